@@ -1,0 +1,122 @@
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  RecordCostResponseSchema,
+  RecordCostsResponseSchema,
+  RecordOutcome as RecordOutcomeProto,
+  RejectedRecordSchema,
+  RejectionReason,
+  type RecordCostRequest,
+  type RecordCostResponse,
+  type RecordCostsRequest,
+  type RecordCostsResponse,
+  type RejectedRecord,
+} from "../../gen/dreamnet/cost/v1/cost_service_pb.js";
+import type { CostCore } from "../core/cost-core.js";
+import type { RecordOutcome } from "../core/ingest.js";
+import type { CostRecord } from "../domain/cost-record.js";
+import { RECORD_LIMITS } from "../domain/limits.js";
+import { invalidArgument } from "./field-violation.js";
+import { isViolation } from "./money-mapping.js";
+import { recordFromProto } from "./record-from-proto.js";
+
+/** Rejections listed in a RecordCosts response; the count covers the rest. */
+const MAX_LISTED_REJECTIONS = 100;
+/** Stream messages being committed at once per stream: enough to overlap reading and writing, few enough to bound memory. */
+const MAX_MESSAGES_IN_FLIGHT = 4;
+
+/** RecordCost and RecordCosts: validate at the edge, hand valid records to the ingest pipeline. */
+export function createIngestHandlers(core: CostCore) {
+  return {
+    async recordCost(request: RecordCostRequest): Promise<RecordCostResponse> {
+      if (!request.record) throw invalidArgument({ field: "record", description: "is required" });
+      const record = recordFromProto(request.record, core.clock.now(), "record");
+      if (isViolation(record)) throw invalidArgument(record);
+      const [outcome] = await core.ingest.record([record]);
+      if (!outcome) throw new Error("ingest returned no outcome");
+      if (outcome.kind === "conflict") {
+        throw new ConnectError(
+          `record.id "${record.id}" is already stored with different content; a record id can be used for one record only`,
+          Code.AlreadyExists,
+        );
+      }
+      return create(RecordCostResponseSchema, {
+        outcome: outcome.kind === "accepted" ? RecordOutcomeProto.ACCEPTED : RecordOutcomeProto.DUPLICATE,
+      });
+    },
+
+    async recordCosts(requests: AsyncIterable<RecordCostsRequest>): Promise<RecordCostsResponse> {
+      const tally = { accepted: 0n, duplicates: 0n, rejected: 0n, listed: [] as RejectedRecord[] };
+      const reject = (entry: Omit<RejectedRecord, "$typeName" | "$unknown">): void => {
+        tally.rejected++;
+        if (tally.listed.length < MAX_LISTED_REJECTIONS) tally.listed.push(create(RejectedRecordSchema, entry));
+      };
+      const inFlight: Promise<void>[] = [];
+      let failure: { error: unknown } | undefined;
+      let streamIndex = 0;
+
+      for await (const message of requests) {
+        if (failure) break;
+        const count = message.records.length;
+        if (count > RECORD_LIMITS.maxRecordsPerMessage) {
+          throw invalidArgument({
+            field: "records",
+            description: `has ${count} entries in one message; at most ${RECORD_LIMITS.maxRecordsPerMessage} are allowed (messages before this one were committed)`,
+          });
+        }
+        const nowMs = core.clock.now();
+        const valid: CostRecord[] = [];
+        const positions: number[] = [];
+        message.records.forEach((proto, i) => {
+          const record = recordFromProto(proto, nowMs, "");
+          if (isViolation(record)) {
+            reject({
+              index: BigInt(streamIndex + i),
+              id: proto.id.slice(0, RECORD_LIMITS.maxIdLength),
+              field: record.field,
+              message: `${record.field} ${record.description}`,
+              reason: RejectionReason.INVALID_ARGUMENT,
+            });
+          } else {
+            valid.push(record);
+            positions.push(streamIndex + i);
+          }
+        });
+        streamIndex += count;
+        const commit = core.ingest.record(valid).then((outcomes) => {
+          outcomes.forEach((outcome: RecordOutcome, i) => {
+            switch (outcome.kind) {
+              case "accepted":
+                tally.accepted++;
+                break;
+              case "duplicate":
+                tally.duplicates++;
+                break;
+              case "conflict":
+                reject({
+                  index: BigInt(positions[i] ?? -1),
+                  id: outcome.stored.id,
+                  field: "",
+                  message: `id "${outcome.stored.id}" is already stored with different content`,
+                  reason: RejectionReason.ID_CONFLICT,
+                });
+                break;
+            }
+          });
+        });
+        // Remember the first failure now so no rejection goes unhandled while reading on.
+        inFlight.push(commit.catch((error: unknown) => void (failure ??= { error })));
+        if (inFlight.length >= MAX_MESSAGES_IN_FLIGHT) await inFlight.shift();
+      }
+      await Promise.all(inFlight);
+      if (failure) throw failure.error;
+      tally.listed.sort((a, b) => (a.index < b.index ? -1 : a.index > b.index ? 1 : 0));
+      return create(RecordCostsResponseSchema, {
+        acceptedCount: tally.accepted,
+        duplicateCount: tally.duplicates,
+        rejectedCount: tally.rejected,
+        rejected: tally.listed,
+      });
+    },
+  };
+}

@@ -1,0 +1,57 @@
+import { ConfigError, parseConfig, settingsFromEnv, type RawSettings } from "../config.js";
+import { createCostCore } from "../core/cost-core.js";
+import { systemClock } from "../domain/time.js";
+import { createLogger } from "../logger.js";
+import { startServer } from "../server.js";
+import { openStore } from "../store/open-store.js";
+
+/** `cost-core serve`: config from flags and env, then store, core and server; stops gracefully on SIGTERM/SIGINT. */
+export async function serve(flags: RawSettings): Promise<void> {
+  let config;
+  try {
+    config = parseConfig(settingsFromEnv(process.env), flags);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw error;
+  }
+  const logger = createLogger(config.logLevel);
+  const store = await openStore(config.store);
+  const core = createCostCore({ store, clock: systemClock });
+  const server = await startServer(core, logger, {
+    host: config.host,
+    port: config.port,
+    readMaxBytes: config.readMaxBytes,
+    shutdownGraceMs: config.shutdownGraceMs,
+    tls: config.tls,
+  });
+  logger.info(
+    { url: server.url, store: config.store.kind, path: config.store.kind === "sqlite" ? config.store.path : undefined },
+    `Cost Core listening on ${server.url} (gRPC, gRPC-Web and Connect)`,
+  );
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down: finishing calls in flight");
+    void (async () => {
+      try {
+        await server.close();
+        await core.close();
+        logger.info("stopped cleanly");
+      } catch (error) {
+        logger.error({ err: error }, "error during shutdown");
+        process.exitCode = 1;
+      } finally {
+        logger.flush();
+        process.exit();
+      }
+    })();
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}

@@ -1,0 +1,114 @@
+import { readFileSync } from "node:fs";
+
+/** Where records live: the embedded SQLite file (default) or MongoDB. */
+export type StoreConfig =
+  | { readonly kind: "sqlite"; readonly path: string; readonly synchronous: "FULL" | "NORMAL" }
+  | { readonly kind: "mongodb"; readonly uri: string; readonly database: string };
+
+/** The validated configuration of `cost-core serve`. */
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly store: StoreConfig;
+  readonly logLevel: string;
+  readonly shutdownGraceMs: number;
+  readonly readMaxBytes: number;
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer } | undefined;
+}
+
+/** Every problem found in the configuration, each naming its setting. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n  - ${problems.join("\n  - ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Settings as given: flag values win over the environment. Keys are the env names without the COST_CORE_ prefix. */
+export type RawSettings = Partial<Record<SettingName, string | undefined>>;
+
+/** The settings, with their defaults and meaning; the README's configuration table follows this list. */
+export const SETTINGS = {
+  HOST: { default: "127.0.0.1", help: "interface to listen on" },
+  PORT: { default: "8080", help: "TCP port for gRPC, gRPC-Web and Connect" },
+  STORE: { default: "sqlite", help: "sqlite or mongodb" },
+  SQLITE_PATH: { default: "./data/cost-core.db", help: "SQLite database file" },
+  SQLITE_SYNC: { default: "FULL", help: "FULL (survives power loss) or NORMAL (survives a crash, faster)" },
+  MONGODB_URI: { default: "", help: "MongoDB connection string (a replica set)" },
+  MONGODB_DATABASE: { default: "cost_core", help: "MongoDB database name" },
+  LOG_LEVEL: { default: "info", help: "trace, debug, info, warn, error or silent" },
+  SHUTDOWN_GRACE_MS: { default: "10000", help: "how long shutdown waits for calls in flight" },
+  MAX_MESSAGE_BYTES: { default: "4194304", help: "largest request message" },
+  TLS_CERT: { default: "", help: "PEM certificate file; enables TLS" },
+  TLS_KEY: { default: "", help: "PEM private key file for TLS_CERT" },
+} as const;
+
+/** A setting's name. */
+export type SettingName = keyof typeof SETTINGS;
+
+const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
+
+/** Reads COST_CORE_* variables from an environment. */
+export function settingsFromEnv(env: NodeJS.ProcessEnv): RawSettings {
+  const out: RawSettings = {};
+  for (const name of Object.keys(SETTINGS) as SettingName[]) {
+    const value = env[`COST_CORE_${name}`];
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}
+
+/** Validates settings (flags over env over defaults) into a Config, or throws ConfigError listing every problem. */
+export function parseConfig(...layers: RawSettings[]): Config {
+  const merged: Record<SettingName, string> = Object.fromEntries(
+    (Object.keys(SETTINGS) as SettingName[]).map((name) => [name, SETTINGS[name].default]),
+  ) as Record<SettingName, string>;
+  for (const layer of layers) {
+    for (const [name, value] of Object.entries(layer) as [SettingName, string | undefined][]) {
+      if (value !== undefined) merged[name] = value;
+    }
+  }
+  const problems: string[] = [];
+  const integer = (name: SettingName, min: number, max: number): number => {
+    const value = Number(merged[name]);
+    if (!/^\d+$/.test(merged[name]) || value < min || value > max) {
+      problems.push(`COST_CORE_${name} must be a whole number from ${min} to ${max} (got "${merged[name]}")`);
+    }
+    return value;
+  };
+
+  const port = integer("PORT", 0, 65_535);
+  const shutdownGraceMs = integer("SHUTDOWN_GRACE_MS", 0, 600_000);
+  const readMaxBytes = integer("MAX_MESSAGE_BYTES", 1_024, 64 * 1024 * 1024);
+  if (merged.HOST.trim() === "") problems.push("COST_CORE_HOST must not be empty");
+  if (!LOG_LEVELS.includes(merged.LOG_LEVEL)) problems.push(`COST_CORE_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")} (got "${merged.LOG_LEVEL}")`);
+
+  let store: StoreConfig | undefined;
+  if (merged.STORE === "sqlite") {
+    const sync = merged.SQLITE_SYNC.toUpperCase();
+    if (sync !== "FULL" && sync !== "NORMAL") problems.push(`COST_CORE_SQLITE_SYNC must be FULL or NORMAL (got "${merged.SQLITE_SYNC}")`);
+    if (merged.SQLITE_PATH.trim() === "") problems.push("COST_CORE_SQLITE_PATH must not be empty");
+    store = { kind: "sqlite", path: merged.SQLITE_PATH, synchronous: sync === "NORMAL" ? "NORMAL" : "FULL" };
+  } else if (merged.STORE === "mongodb") {
+    if (!/^mongodb(\+srv)?:\/\//.test(merged.MONGODB_URI)) problems.push("COST_CORE_MONGODB_URI must be a mongodb:// or mongodb+srv:// URI when COST_CORE_STORE is mongodb");
+    if (!/^[A-Za-z0-9_-]{1,63}$/.test(merged.MONGODB_DATABASE)) problems.push(`COST_CORE_MONGODB_DATABASE must be 1-63 of A-Z a-z 0-9 _ - (got "${merged.MONGODB_DATABASE}")`);
+    store = { kind: "mongodb", uri: merged.MONGODB_URI, database: merged.MONGODB_DATABASE };
+  } else {
+    problems.push(`COST_CORE_STORE must be sqlite or mongodb (got "${merged.STORE}")`);
+  }
+
+  let tls: Config["tls"];
+  if (merged.TLS_CERT !== "" || merged.TLS_KEY !== "") {
+    if (merged.TLS_CERT === "" || merged.TLS_KEY === "") problems.push("COST_CORE_TLS_CERT and COST_CORE_TLS_KEY must be set together");
+    else {
+      try {
+        tls = { cert: readFileSync(merged.TLS_CERT), key: readFileSync(merged.TLS_KEY) };
+      } catch (error) {
+        problems.push(`TLS files cannot be read: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+  }
+
+  if (problems.length > 0 || !store) throw new ConfigError(problems);
+  return { host: merged.HOST, port, store, logLevel: merged.LOG_LEVEL, shutdownGraceMs, readMaxBytes, tls };
+}

@@ -1,0 +1,106 @@
+import type { BucketLevel } from "../domain/bucket-plan.js";
+import type { CostRecord, StoredCostRecord } from "../domain/cost-record.js";
+import type { TimeRange } from "../domain/time.js";
+
+/** A dimension rows can be grouped by; sums are always grouped by currency too. */
+export type GroupField = "cluster" | "provider" | "operation" | "model";
+
+/** Which records or roll-ups a sum covers. */
+export interface SumFilter {
+  /** Only these clusters; undefined for all. An empty list matches nothing. */
+  readonly clusterIds?: readonly string[] | undefined;
+  /** Only this currency; undefined for all. */
+  readonly currency?: string | undefined;
+}
+
+/** A sum of roll-ups or records for one group and currency. Grouped-by fields are set, the others "". */
+export interface SumRow {
+  readonly clusterId: string;
+  readonly provider: string;
+  readonly operation: string;
+  readonly model: string;
+  /** Start of the bucket when the query asked for per-bucket rows, otherwise 0. */
+  readonly bucketStartMs: number;
+  readonly currency: string;
+  /** Whole units and nano-units summed separately (see RollupAmount). */
+  readonly units: bigint;
+  readonly nanos: bigint;
+  readonly count: number;
+}
+
+/** A sum over roll-up buckets whose start lies in [fromMs, toMs). */
+export interface RollupSumQuery extends TimeRange {
+  /** "cluster": per cluster and currency (levels minute, hour, day); "detail": also per provider, operation, model (hour, day). */
+  readonly scope: "cluster" | "detail";
+  readonly level: BucketLevel;
+  readonly filter: SumFilter;
+  /** Must be "cluster" only for the cluster scope. */
+  readonly groupBy: readonly GroupField[];
+  /** One row per bucket as well. */
+  readonly perBucket?: boolean;
+}
+
+/** A sum over raw records whose timestamp lies in [fromMs, toMs). */
+export interface RecordSumQuery extends TimeRange {
+  readonly filter: SumFilter;
+  readonly groupBy: readonly GroupField[];
+}
+
+/** What became of one record in a batch insert. */
+export type InsertResult =
+  | { readonly kind: "inserted" }
+  /** The id was already stored: the stored record, for the caller to tell a retry from a conflict. */
+  | { readonly kind: "existing"; readonly stored: StoredCostRecord };
+
+/** A cluster's all-time total in one currency. */
+export interface ClusterTotal {
+  readonly clusterId: string;
+  readonly currency: string;
+  readonly units: bigint;
+  readonly nanos: bigint;
+  readonly count: number;
+  /** When a record of the cluster was last committed, epoch ms. */
+  readonly lastUpdateMs: number;
+}
+
+/** A page of raw records in (timestamp, commit order). */
+export interface RecordPage {
+  readonly records: readonly StoredCostRecord[];
+  /** Pass as `after` to read the next page; undefined on the last page. */
+  readonly next?: string | undefined;
+}
+
+/** Which raw records to read. */
+export interface RecordPageQuery extends TimeRange {
+  readonly clusterIds?: readonly string[] | undefined;
+  /** An opaque position from a previous page. */
+  readonly after?: string | undefined;
+  readonly limit: number;
+}
+
+/**
+ * The storage port: narrow domain operations that every adapter implements the same
+ * way, as the conformance suite states. Adapters hold no business rules; they
+ * store, find and sum.
+ */
+export interface CostStore {
+  /**
+   * Stores the records whose id is new and applies their roll-ups, all in one
+   * transaction: either everything in the batch is committed or nothing is. A record
+   * whose id is already stored (or appears earlier in the batch) is left as it is.
+   * Resolves with one result per record, in order, once committed.
+   */
+  insertRecords(records: readonly CostRecord[], receivedAtMs: number): Promise<readonly InsertResult[]>;
+  /** Sums roll-up buckets. */
+  sumRollups(query: RollupSumQuery): Promise<readonly SumRow[]>;
+  /** Sums raw records (used only for the edges of a range that no bucket covers). */
+  sumRecords(query: RecordSumQuery): Promise<readonly SumRow[]>;
+  /** Cluster ids with at least one record, ordered, after `after`, at most `limit`. */
+  listClusters(query: { readonly after?: string | undefined; readonly limit: number; readonly clusterIds?: readonly string[] | undefined }): Promise<readonly string[]>;
+  /** All-time totals of the given clusters, one row per cluster and currency. */
+  clusterTotals(clusterIds: readonly string[]): Promise<readonly ClusterTotal[]>;
+  /** Raw records of a time range, a page at a time. */
+  listRecords(query: RecordPageQuery): Promise<RecordPage>;
+  /** Finishes pending work and releases the store. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,71 @@
+import type { CostRecord, StoredCostRecord } from "../domain/cost-record.js";
+import { sameRecordContent } from "../domain/cost-record.js";
+import type { Clock } from "../domain/time.js";
+import type { CostStore } from "./cost-store.js";
+import { createGroupCommitter, type GroupCommitOptions } from "./group-commit.js";
+
+/** What became of a record sent for recording. */
+export type RecordOutcome =
+  | { readonly kind: "accepted" }
+  /** Stored before with the same content: a retry, counted once. */
+  | { readonly kind: "duplicate" }
+  /** Stored before with different content: refused, the stored record stays. */
+  | { readonly kind: "conflict"; readonly stored: StoredCostRecord };
+
+/** New records just committed, for whoever reacts to spend (budgets, metrics). */
+export interface CommittedBatch {
+  readonly records: readonly CostRecord[];
+  readonly committedAtMs: number;
+}
+
+/** The ingest pipeline: validated domain records in, committed outcomes out. */
+export interface Ingestor {
+  /** Records a batch; resolves once committed, with one outcome per record in order. */
+  record(records: readonly CostRecord[]): Promise<readonly RecordOutcome[]>;
+  /** Calls `listener` after every commit that stored new records. */
+  onCommitted(listener: (batch: CommittedBatch) => void): void;
+  /** Records queued or being written. */
+  readonly pendingRecords: number;
+  /** Resolves once everything submitted so far is written. */
+  drain(): Promise<void>;
+}
+
+/** Dependencies and tuning of the ingest pipeline. */
+export interface IngestOptions {
+  readonly store: CostStore;
+  readonly clock: Clock;
+  readonly groupCommit?: Partial<GroupCommitOptions>;
+}
+
+/** Creates the ingest pipeline over a store, coalescing concurrent calls into shared transactions. */
+export function createIngestor({ store, clock, groupCommit }: IngestOptions): Ingestor {
+  const listeners: ((batch: CommittedBatch) => void)[] = [];
+
+  const committer = createGroupCommitter<CostRecord, RecordOutcome>(async (records) => {
+    const committedAtMs = clock.now();
+    const results = await store.insertRecords(records, committedAtMs);
+    const fresh: CostRecord[] = [];
+    const outcomes = results.map((result, i): RecordOutcome => {
+      const record = records[i] as CostRecord;
+      if (result.kind === "inserted") {
+        fresh.push(record);
+        return { kind: "accepted" };
+      }
+      return sameRecordContent(record, result.stored) ? { kind: "duplicate" } : { kind: "conflict", stored: result.stored };
+    });
+    if (fresh.length > 0) {
+      const batch = { records: fresh, committedAtMs };
+      for (const listener of listeners) listener(batch);
+    }
+    return outcomes;
+  }, groupCommit);
+
+  return {
+    record: (records) => committer.submit(records),
+    onCommitted: (listener) => void listeners.push(listener),
+    get pendingRecords() {
+      return committer.pendingItems;
+    },
+    drain: () => committer.drain(),
+  };
+}

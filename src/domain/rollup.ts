@@ -1,0 +1,98 @@
+import type { BucketLevel } from "./bucket-plan.js";
+import { BUCKET_MS } from "./bucket-plan.js";
+import type { CostRecord } from "./cost-record.js";
+import { NANOS_PER_UNIT } from "./money.js";
+import { floorTo } from "./time.js";
+
+/** Levels kept per cluster and currency: enough to answer any window from few buckets. */
+export const CLUSTER_LEVELS: readonly BucketLevel[] = ["minute", "hour", "day"];
+/** Levels kept per cluster, currency, provider, operation and model, for breakdowns and series. */
+export const DETAIL_LEVELS: readonly BucketLevel[] = ["hour", "day"];
+
+/**
+ * An amount added to a roll-up. Units and nanos are summed separately so a
+ * 64-bit column never overflows in practice: units grow by whole currency units,
+ * nanos by less than 10^9 per record.
+ */
+export interface RollupAmount {
+  readonly units: bigint;
+  readonly nanos: bigint;
+  readonly count: number;
+}
+
+/** An increment of one cluster-level bucket. */
+export interface ClusterBucketDelta extends RollupAmount {
+  readonly level: BucketLevel;
+  readonly clusterId: string;
+  readonly currency: string;
+  readonly bucketStartMs: number;
+}
+
+/** An increment of one detail bucket. */
+export interface DetailBucketDelta extends RollupAmount {
+  readonly level: BucketLevel;
+  readonly clusterId: string;
+  readonly currency: string;
+  readonly provider: string;
+  readonly operation: string;
+  readonly model: string;
+  readonly bucketStartMs: number;
+}
+
+/** An increment of a cluster's all-time total in one currency. */
+export interface ClusterTotalDelta extends RollupAmount {
+  readonly clusterId: string;
+  readonly currency: string;
+}
+
+/** Every roll-up change that a batch of new records makes; each key appears once. */
+export interface RollupDeltas {
+  readonly cluster: readonly ClusterBucketDelta[];
+  readonly detail: readonly DetailBucketDelta[];
+  readonly totals: readonly ClusterTotalDelta[];
+}
+
+interface Acc {
+  units: bigint;
+  nanos: bigint;
+  count: number;
+}
+
+/**
+ * Folds new records into one increment per roll-up key, so a store applies one
+ * update per bucket per batch however many records share it.
+ */
+export function rollupDeltas(records: readonly CostRecord[]): RollupDeltas {
+  const cluster = new Map<string, Acc & Omit<ClusterBucketDelta, keyof RollupAmount>>();
+  const detail = new Map<string, Acc & Omit<DetailBucketDelta, keyof RollupAmount>>();
+  const totals = new Map<string, Acc & Omit<ClusterTotalDelta, keyof RollupAmount>>();
+  for (const record of records) {
+    const { clusterId, provider, operation, model } = record;
+    const currency = record.cost.currency;
+    const units = record.cost.nanos / NANOS_PER_UNIT;
+    const nanos = record.cost.nanos - units * NANOS_PER_UNIT;
+    const base = `${clusterId}\u0000${currency}`;
+    add(totals, base, { clusterId, currency }, units, nanos);
+    for (const level of CLUSTER_LEVELS) {
+      const bucketStartMs = floorTo(record.timestampMs, BUCKET_MS[level]);
+      add(cluster, `${level}\u0000${bucketStartMs}\u0000${base}`, { level, clusterId, currency, bucketStartMs }, units, nanos);
+    }
+    for (const level of DETAIL_LEVELS) {
+      const bucketStartMs = floorTo(record.timestampMs, BUCKET_MS[level]);
+      const key = `${level}\u0000${bucketStartMs}\u0000${base}\u0000${provider}\u0000${operation}\u0000${model}`;
+      add(detail, key, { level, clusterId, currency, provider, operation, model, bucketStartMs }, units, nanos);
+    }
+  }
+  return { cluster: [...cluster.values()], detail: [...detail.values()], totals: [...totals.values()] };
+}
+
+function add<T extends object>(map: Map<string, Acc & T>, key: string, fields: T, units: bigint, nanos: bigint): void {
+  const acc = map.get(key);
+  if (acc) {
+    acc.units += units;
+    acc.nanos += nanos;
+    acc.count += 1;
+  } else {
+    map.set(key, { ...fields, units, nanos, count: 1 });
+  }
+}

@@ -1,0 +1,99 @@
+import type { Database } from "better-sqlite3";
+
+/** Schema changes in order; a migration is never edited once released, only followed by a new one. */
+const MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] = [
+  {
+    version: 1,
+    sql: `
+      -- Records are appended in commit order (seq), so inserts never land in the
+      -- middle of the table whatever ids clients choose.
+      CREATE TABLE records (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL,
+        cluster_id TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        operation TEXT NOT NULL,
+        model TEXT NOT NULL,
+        currency TEXT NOT NULL,
+        units INTEGER NOT NULL,
+        nanos INTEGER NOT NULL,
+        ts_ms INTEGER NOT NULL,
+        trace_id TEXT NOT NULL,
+        metadata TEXT NOT NULL,
+        received_ms INTEGER NOT NULL
+      );
+      CREATE INDEX records_cluster_ts ON records (cluster_id, ts_ms);
+      CREATE INDEX records_ts ON records (ts_ms);
+
+      -- Idempotency: a 53-bit hash of the id as the integer key. Random ids (UUIDs)
+      -- insert at random places in this B-tree; 8-byte keys keep it several times
+      -- smaller than an index on the text id, which is what bounds ingest speed.
+      -- Two ids sharing a hash are rare; the second one is kept in record_key_collisions.
+      CREATE TABLE record_keys (
+        key_hash INTEGER PRIMARY KEY,
+        seq INTEGER NOT NULL
+      );
+      CREATE TABLE record_key_collisions (
+        id TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL
+      ) WITHOUT ROWID;
+
+      CREATE TABLE cluster_rollups (
+        level TEXT NOT NULL,
+        cluster_id TEXT NOT NULL,
+        bucket_start INTEGER NOT NULL,
+        currency TEXT NOT NULL,
+        units INTEGER NOT NULL,
+        nanos INTEGER NOT NULL,
+        record_count INTEGER NOT NULL,
+        PRIMARY KEY (level, cluster_id, bucket_start, currency)
+      ) WITHOUT ROWID;
+      CREATE INDEX cluster_rollups_time ON cluster_rollups (level, bucket_start);
+
+      CREATE TABLE detail_rollups (
+        level TEXT NOT NULL,
+        cluster_id TEXT NOT NULL,
+        bucket_start INTEGER NOT NULL,
+        currency TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        operation TEXT NOT NULL,
+        model TEXT NOT NULL,
+        units INTEGER NOT NULL,
+        nanos INTEGER NOT NULL,
+        record_count INTEGER NOT NULL,
+        PRIMARY KEY (level, cluster_id, bucket_start, currency, provider, operation, model)
+      ) WITHOUT ROWID;
+      CREATE INDEX detail_rollups_time ON detail_rollups (level, bucket_start);
+
+      CREATE TABLE cluster_totals (
+        cluster_id TEXT NOT NULL,
+        currency TEXT NOT NULL,
+        units INTEGER NOT NULL,
+        nanos INTEGER NOT NULL,
+        record_count INTEGER NOT NULL,
+        last_update_ms INTEGER NOT NULL,
+        PRIMARY KEY (cluster_id, currency)
+      ) WITHOUT ROWID;
+    `,
+  },
+];
+
+/** The newest schema version this build knows. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings the schema up to date, each migration in its own transaction; refuses a newer schema than it knows. */
+export function migrate(db: Database): number {
+  db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)");
+  const current = (db.prepare("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations").get() as { v: number }).v;
+  if (current > SCHEMA_VERSION) {
+    throw new Error(`database schema version ${current} is newer than this build supports (${SCHEMA_VERSION}); upgrade Cost Core`);
+  }
+  for (const migration of MIGRATIONS) {
+    if (migration.version <= current) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      db.prepare("INSERT INTO schema_migrations (version, applied_ms) VALUES (?, ?)").run(migration.version, Date.now());
+    }).immediate();
+  }
+  return SCHEMA_VERSION;
+}
