@@ -8,5 +8,6 @@ export default defineConfig({
     // Suites start real servers on loopback; two cores are shared between them.
     fileParallelism: true,
     maxWorkers: 2,
+    reporters: ["default", "./test/support/totals-reporter.ts"],
   },
 });

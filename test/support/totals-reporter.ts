@@ -1,0 +1,24 @@
+import type { Reporter, TestModule } from "vitest/node";
+
+/** Ends the run with one plain line CI reads: "N passed, N failed[, N skipped]". */
+export default class TotalsReporter implements Reporter {
+  onTestRunEnd(testModules: readonly TestModule[], unhandledErrors: readonly unknown[]): void {
+    let passed = 0;
+    let failed = 0;
+    let skipped = 0;
+    for (const module of testModules) {
+      let tests = 0;
+      for (const test of module.children.allTests()) {
+        tests++;
+        const state = test.result().state;
+        if (state === "passed") passed++;
+        else if (state === "failed") failed++;
+        else skipped++;
+      }
+      // A file that fails to load has no tests to count; it still failed.
+      if (tests === 0 && module.state() === "failed") failed++;
+    }
+    failed += unhandledErrors.length;
+    process.stdout.write(`\n${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ""}\n`);
+  }
+}
