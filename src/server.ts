@@ -76,6 +76,8 @@ export async function startServer(core: CostCore, logger: Logger, options: Serve
     close() {
       closing ??= (async () => {
         health.setAll(ServingStatus.NOT_SERVING);
+        // Watchers get a resume message and end, so their connections can close.
+        core.beginShutdown();
         front.close();
         // GOAWAY: HTTP/2 clients open no new streams here; streams in flight go on.
         for (const session of sessions) session.close();

@@ -1,9 +1,10 @@
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
-import { Code, ConnectError } from "@connectrpc/connect";
 import { CostService } from "../../gen/dreamnet/cost/v1/cost_service_pb.js";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import type { CostCore } from "../core/cost-core.js";
 import type { Logger } from "../logger.js";
+import { createAlertHandlers } from "./alert-handlers.js";
+import { createBudgetHandlers } from "./budget-handlers.js";
 import { createErrorInterceptor } from "./error-interceptor.js";
 import { registerHealthService, type HealthStatus } from "./health.js";
 import { createIngestHandlers } from "./ingest-handlers.js";
@@ -24,24 +25,12 @@ export function createInterceptors(deps: RouteDeps): Interceptor[] {
 
 /** Registers CostService, gRPC health checking and server reflection on a router. */
 export function createRoutes(deps: RouteDeps): (router: ConnectRouter) => void {
-  const notYet = (name: string) => async (): Promise<never> => {
-    throw new ConnectError(`${name} is not implemented yet`, Code.Unimplemented);
-  };
   return (router) => {
     router.service(CostService, {
       ...createIngestHandlers(deps.core),
       ...createReadHandlers(deps.core),
-      setBudget: notYet("SetBudget"),
-      getBudget: notYet("GetBudget"),
-      listBudgets: notYet("ListBudgets"),
-      deleteBudget: notYet("DeleteBudget"),
-      getBudgetStatus: notYet("GetBudgetStatus"),
-      listAlerts: notYet("ListAlerts"),
-      acknowledgeAlert: notYet("AcknowledgeAlert"),
-      // eslint-disable-next-line require-yield
-      watchAlerts: async function* () {
-        throw new ConnectError("WatchAlerts is not implemented yet", Code.Unimplemented);
-      },
+      ...createBudgetHandlers(deps.core),
+      ...createAlertHandlers(deps.core),
     });
     registerHealthService(router, deps.health);
     registerReflectionService(router, [CostService, Health]);

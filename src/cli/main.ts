@@ -1,5 +1,7 @@
 import { Command, Option } from "commander";
 import { SETTINGS, type RawSettings } from "../config.js";
+import { addAlertCommands } from "./alert-commands.js";
+import { addBudgetCommands } from "./budget-commands.js";
 import { reportError, withClientOptions, type ClientFlags } from "./client-options.js";
 import { recordCommand, type RecordFlags } from "./record-command.js";
 import { serve } from "./serve-command.js";
@@ -52,6 +54,8 @@ export function createProgram(): Command {
     async (cluster: string | undefined, flags: ClientFlags) => run(flags.server, () => summaryCommand(cluster, flags)),
   );
 
+  addBudgetCommands(program, run);
+  addAlertCommands(program, run);
   return program;
 }
 

@@ -1,8 +1,7 @@
 import { toJson } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import type { Money } from "../../gen/dreamnet/cost/v1/money_pb.js";
 import { CostSummarySchema, type CostSummary } from "../../gen/dreamnet/cost/v1/cost_summary_pb.js";
-import { formatMoneyAmount, moneyFromParts } from "../domain/money.js";
+import { amountText } from "./money-text.js";
 import { clientFrom, type ClientFlags } from "./client-options.js";
 import { table, toJsonText } from "./format.js";
 
@@ -33,17 +32,13 @@ export async function summaryCommand(clusterId: string | undefined, flags: Clien
     s.currencies.map((c) => [
       s.clusterId,
       c.currencyCode,
-      amount(c.costToday),
-      amount(c.costThisWeek),
-      amount(c.costThisMonth),
-      amount(c.totalCost),
+      amountText(c.costToday),
+      amountText(c.costThisWeek),
+      amountText(c.costThisMonth),
+      amountText(c.totalCost),
       c.recordCount.toString(),
       s.lastUpdateTime ? timestampDate(s.lastUpdateTime).toISOString() : "",
     ]),
   );
   process.stdout.write(`${table(["CLUSTER", "CURRENCY", "24H", "7D", "30D", "TOTAL", "RECORDS", "LAST UPDATE"], rows)}\n`);
-}
-
-function amount(money: Money | undefined): string {
-  return money ? formatMoneyAmount(moneyFromParts(money.currencyCode, money.units, money.nanos)) : "0";
 }

@@ -1,4 +1,6 @@
+import type { Alert, AlertEvent } from "../domain/alert.js";
 import type { BucketLevel } from "../domain/bucket-plan.js";
+import type { Budget } from "../domain/budget.js";
 import type { CostRecord, StoredCostRecord } from "../domain/cost-record.js";
 import type { TimeRange } from "../domain/time.js";
 
@@ -78,6 +80,27 @@ export interface RecordPageQuery extends TimeRange {
   readonly limit: number;
 }
 
+/** Which alerts to list. */
+export interface AlertQuery {
+  readonly clusterIds?: readonly string[] | undefined;
+  readonly state: "active" | "acknowledged" | "all";
+  /** Only alerts triggered in [fromMs, toMs). */
+  readonly fromMs?: number | undefined;
+  readonly toMs?: number | undefined;
+  /** An opaque position from a previous page. */
+  readonly after?: string | undefined;
+  readonly limit: number;
+}
+
+/** The outcome of recording an acknowledgment. */
+export interface AcknowledgeResult {
+  readonly alert: Alert;
+  /** False when the alert had been acknowledged before (the first acknowledgment is kept). */
+  readonly newly: boolean;
+  /** The ACKNOWLEDGED feed event, when newly acknowledged. */
+  readonly event?: AlertEvent | undefined;
+}
+
 /**
  * The storage port: narrow domain operations that every adapter implements the same
  * way, as the conformance suite states. Adapters hold no business rules; they
@@ -101,6 +124,41 @@ export interface CostStore {
   clusterTotals(clusterIds: readonly string[]): Promise<readonly ClusterTotal[]>;
   /** Raw records of a time range, a page at a time. */
   listRecords(query: RecordPageQuery): Promise<RecordPage>;
+
+  /** Creates or replaces a budget by id, keeping createdAtMs of the one replaced. */
+  putBudget(budget: Budget): Promise<{ readonly stored: Budget; readonly before?: Budget | undefined }>;
+  getBudget(id: string): Promise<Budget | undefined>;
+  /** Budgets ordered by id, after `after`, at most `limit`. */
+  listBudgets(query: { readonly clusterIds?: readonly string[] | undefined; readonly after?: string | undefined; readonly limit: number }): Promise<readonly Budget[]>;
+  /** Deletes a budget; resolves with it as it was, or undefined if there was none. */
+  deleteBudget(id: string): Promise<Budget | undefined>;
+  /** Every budget of the given clusters. */
+  budgetsForClusters(clusterIds: readonly string[]): Promise<readonly Budget[]>;
+
+  /**
+   * Stores an alert unless one with the same alertKey exists (a unique key in the
+   * store, so concurrent evaluators and instances cannot duplicate it) and, in the
+   * same transaction, appends its TRIGGERED event to the feed.
+   */
+  insertAlert(alert: Alert, eventMs: number): Promise<{ readonly created: boolean; readonly alert: Alert; readonly event?: AlertEvent | undefined }>;
+  /** Acknowledges an alert once; a repeat changes nothing. Undefined if the alert does not exist. */
+  acknowledgeAlert(request: { readonly alertId: string; readonly by: string; readonly note: string; readonly atMs: number }): Promise<AcknowledgeResult | undefined>;
+  getAlert(id: string): Promise<Alert | undefined>;
+  /** Alerts newest first (by trigger time, then id). */
+  listAlerts(query: AlertQuery): Promise<{ readonly alerts: readonly Alert[]; readonly next?: string | undefined }>;
+  /** Keys (alertKey) of the alerts already raised for a budget in a period. */
+  alertKeysForPeriod(budgetId: string, periodStartMs: number): Promise<ReadonlySet<string>>;
+
+  /**
+   * Feed events after a cursor in commit order (from the start when undefined), at
+   * most `limit`. `expired` is true when the cursor is older than what retention kept.
+   */
+  readAlertEvents(query: { readonly after?: string | undefined; readonly limit: number }): Promise<{ readonly events: readonly AlertEvent[]; readonly expired: boolean }>;
+  /** The cursor of the newest feed event ("" when the feed is empty). */
+  latestAlertCursor(): Promise<string>;
+  /** Drops feed events older than `beforeMs` (retention); resolves with how many. */
+  pruneAlertEvents(beforeMs: number): Promise<number>;
+
   /** Finishes pending work and releases the store. */
   close(): Promise<void>;
 }

@@ -76,6 +76,44 @@ const MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] 
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    sql: `
+      CREATE TABLE budgets (
+        id TEXT PRIMARY KEY,
+        cluster_id TEXT NOT NULL,
+        body TEXT NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX budgets_cluster ON budgets (cluster_id, id);
+
+      -- alert_key is the "at most one alert per budget, period, kind and threshold" rule.
+      CREATE TABLE alerts (
+        id TEXT PRIMARY KEY,
+        alert_key TEXT NOT NULL UNIQUE,
+        cluster_id TEXT NOT NULL,
+        budget_id TEXT NOT NULL,
+        period_start_ms INTEGER NOT NULL,
+        triggered_ms INTEGER NOT NULL,
+        acknowledged INTEGER NOT NULL,
+        body TEXT NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX alerts_time ON alerts (triggered_ms, id);
+      CREATE INDEX alerts_cluster_time ON alerts (cluster_id, triggered_ms, id);
+      CREATE INDEX alerts_budget_period ON alerts (budget_id, period_start_ms);
+
+      -- The feed: AUTOINCREMENT so a cursor is never reused after retention deletes
+      -- the newest rows; SQLite's single writer makes seq follow commit order.
+      CREATE TABLE alert_events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        type TEXT NOT NULL,
+        alert_id TEXT NOT NULL,
+        cluster_id TEXT NOT NULL,
+        event_ms INTEGER NOT NULL,
+        alert TEXT NOT NULL
+      );
+      CREATE INDEX alert_events_time ON alert_events (event_ms);
+    `,
+  },
 ];
 
 /** The newest schema version this build knows. */

@@ -19,7 +19,8 @@ import { NANOS_PER_UNIT } from "../../domain/money.js";
 import { rollupDeltas } from "../../domain/rollup.js";
 import { idHash } from "./id-hash.js";
 import { migrate } from "./migrations.js";
-import { storeErrorFrom } from "./store-error.js";
+import { createSqliteAlertOps, type SqliteAlertOps } from "./sqlite-alert-store.js";
+import { guarded } from "./store-error.js";
 
 /** How the SQLite store opens its file. */
 export interface SqliteStoreOptions {
@@ -80,10 +81,22 @@ export function createSqliteCostStore(options: SqliteStoreOptions): CostStore {
     db.close();
     throw error;
   }
-  return new SqliteCostStore(db);
+  const records = new SqliteRecordStore(db);
+  const alerts = createSqliteAlertOps(db, guarded);
+  return {
+    insertRecords: (batch, receivedAtMs) => records.insertRecords(batch, receivedAtMs),
+    sumRollups: (query) => records.sumRollups(query),
+    sumRecords: (query) => records.sumRecords(query),
+    listClusters: (query) => records.listClusters(query),
+    clusterTotals: (clusterIds) => records.clusterTotals(clusterIds),
+    listRecords: (query) => records.listRecords(query),
+    ...alerts,
+    close: () => records.close(),
+  };
 }
 
-class SqliteCostStore implements CostStore {
+/** The record, roll-up and sum operations of the SQLite store. */
+class SqliteRecordStore implements Omit<CostStore, keyof SqliteAlertOps> {
   private readonly statements = new Map<string, Statement>();
   private readonly insertBatch: (records: readonly CostRecord[], receivedAtMs: number) => InsertResult[];
 
@@ -238,7 +251,7 @@ class SqliteCostStore implements CostStore {
     this.db.close();
   }
 
-  private sum(
+  private async sum(
     table: string,
     timeColumn: string,
     countExpr: string,
@@ -265,8 +278,7 @@ class SqliteCostStore implements CostStore {
     }
     const sql = `SELECT ${columns.join(", ")}, SUM(units) AS units, SUM(nanos) AS nanos, ${countExpr} AS n
       FROM ${table} WHERE ${where.join(" AND ")} GROUP BY ${columns.join(", ")}`;
-    return Promise.resolve().then(() =>
-      this.guard(() =>
+    return this.guard(() =>
         (this.statement(sql).all(...params) as SumRowRaw[]).map((r) => ({
           clusterId: r.cluster_id ?? "",
           provider: r.provider ?? "",
@@ -278,7 +290,6 @@ class SqliteCostStore implements CostStore {
           nanos: r.nanos,
           count: Number(r.n),
         })),
-      ),
     );
   }
 
@@ -297,11 +308,7 @@ class SqliteCostStore implements CostStore {
   }
 
   private guard<T>(work: () => T): T {
-    try {
-      return work();
-    } catch (error) {
-      throw storeErrorFrom(error);
-    }
+    return guarded(work);
   }
 }
 

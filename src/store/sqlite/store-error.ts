@@ -15,3 +15,12 @@ export function storeErrorFrom(error: unknown): unknown {
   }
   return error;
 }
+
+/** Runs synchronous database work, mapping driver errors with storeErrorFrom. */
+export function guarded<T>(work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    throw storeErrorFrom(error);
+  }
+}

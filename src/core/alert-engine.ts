@@ -1,0 +1,137 @@
+import { randomUUID } from "node:crypto";
+import { alertKey, type Alert } from "../domain/alert.js";
+import type { Budget } from "../domain/budget.js";
+import { evaluateBudget } from "../domain/budget-evaluation.js";
+import { periodRange, previousPeriodRange } from "../domain/period.js";
+import type { Clock, TimeRange } from "../domain/time.js";
+import type { CostStore } from "./cost-store.js";
+import type { CommittedBatch } from "./ingest.js";
+import { periodSpend } from "./period-spend.js";
+
+/** Raises budget alerts: after committed spend, and at once when a budget changes. */
+export interface AlertEngine {
+  /** Notes the clusters a committed batch touched; they are evaluated soon, in the background. */
+  onCommitted(batch: CommittedBatch): void;
+  /** Evaluates one budget's current period now; resolves with the alerts it created. */
+  evaluate(budget: Budget): Promise<Alert[]>;
+  /** Resolves once no evaluation is pending or running. */
+  idle(): Promise<void>;
+}
+
+/** What the engine needs. `onAlertCreated` runs after each new alert (and its feed event) is committed. */
+export interface AlertEngineDeps {
+  readonly store: CostStore;
+  readonly clock: Clock;
+  readonly onAlertCreated: (alert: Alert) => void;
+  readonly onError: (error: unknown) => void;
+  /** Delay before retrying after the store failed (default 1 s). */
+  readonly retryMs?: number;
+}
+
+/**
+ * Evaluation runs one pass at a time: clusters dirtied while a pass runs are
+ * taken by the next pass, so bursts of batches cost few evaluations. Uniqueness
+ * of alerts is the store's unique key, so passes on several instances are safe.
+ */
+export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
+  const { store, clock } = deps;
+  // Cluster -> earliest record timestamp seen since its last evaluation.
+  let dirty = new Map<string, number>();
+  let running: Promise<void> | undefined;
+  let retry: NodeJS.Timeout | undefined;
+
+  async function evaluatePeriod(budget: Budget, period: TimeRange, nowMs: number): Promise<Alert[]> {
+    const existing = await store.alertKeysForPeriod(budget.id, period.fromMs);
+    const keyOf = (kind: Alert["kind"], thresholdPercent: number): string =>
+      alertKey({ budgetId: budget.id, period: budget.period, periodStartMs: period.fromMs, kind, thresholdPercent });
+    // Once every threshold and EXCEEDED have fired, nothing more can happen this period.
+    if (existing.has(keyOf("exceeded", 100)) && budget.thresholds.every((t) => existing.has(keyOf("threshold", t)))) return [];
+
+    const spent = await periodSpend(store, budget, period);
+    const created: Alert[] = [];
+    for (const candidate of evaluateBudget(budget, spent, period, nowMs)) {
+      if (existing.has(keyOf(candidate.kind, candidate.thresholdPercent))) continue;
+      const alert: Alert = {
+        id: randomUUID(),
+        clusterId: budget.clusterId,
+        budgetId: budget.id,
+        ...candidate,
+        period: budget.period,
+        periodStartMs: period.fromMs,
+        periodEndMs: period.toMs,
+        triggeredAtMs: nowMs,
+        acknowledged: false,
+        acknowledgedBy: "",
+        acknowledgedAtMs: 0,
+        acknowledgeNote: "",
+      };
+      const result = await store.insertAlert(alert, nowMs);
+      if (result.created) {
+        created.push(alert);
+        deps.onAlertCreated(alert);
+      }
+    }
+    return created;
+  }
+
+  async function evaluate(budget: Budget, earliestMs?: number): Promise<Alert[]> {
+    if (!budget.enabled) return [];
+    const nowMs = clock.now();
+    const current = periodRange(budget.period, nowMs, budget.timeZone);
+    const created = await evaluatePeriod(budget, current, nowMs);
+    // A late record may have pushed the previous period over a threshold.
+    if (earliestMs !== undefined && earliestMs < current.fromMs) {
+      const previous = previousPeriodRange(budget.period, nowMs, budget.timeZone);
+      if (earliestMs >= previous.fromMs) created.push(...(await evaluatePeriod(budget, previous, nowMs)));
+    }
+    return created;
+  }
+
+  async function pass(): Promise<void> {
+    while (dirty.size > 0) {
+      const batch = dirty;
+      dirty = new Map();
+      try {
+        const budgets = await store.budgetsForClusters([...batch.keys()]);
+        for (const budget of budgets) await evaluate(budget, batch.get(budget.clusterId));
+      } catch (error) {
+        // Nothing is lost: put the clusters back and try again shortly.
+        for (const [cluster, earliest] of batch) dirty.set(cluster, Math.min(earliest, dirty.get(cluster) ?? earliest));
+        deps.onError(error);
+        scheduleRetry();
+        return;
+      }
+    }
+  }
+
+  function scheduleRetry(): void {
+    if (retry) return;
+    retry = setTimeout(() => {
+      retry = undefined;
+      kick();
+    }, deps.retryMs ?? 1_000);
+    retry.unref();
+  }
+
+  function kick(): void {
+    if (running) return;
+    running = pass().finally(() => {
+      running = undefined;
+      if (dirty.size > 0 && !retry) kick();
+    });
+  }
+
+  return {
+    onCommitted(batch) {
+      for (const record of batch.records) {
+        const seen = dirty.get(record.clusterId);
+        if (seen === undefined || record.timestampMs < seen) dirty.set(record.clusterId, record.timestampMs);
+      }
+      kick();
+    },
+    evaluate: (budget) => evaluate(budget),
+    async idle() {
+      while (running) await running;
+    },
+  };
+}

@@ -1,0 +1,237 @@
+import type { Alert, AlertEvent } from "../domain/alert.js";
+import type { Clock } from "../domain/time.js";
+import type { CostStore } from "./cost-store.js";
+import { InvalidRequestError } from "./errors.js";
+
+/** What a watcher receives. */
+export type FeedItem =
+  | { readonly kind: "active"; readonly alert: Alert }
+  | { readonly kind: "event"; readonly event: AlertEvent }
+  | { readonly kind: "heartbeat"; readonly cursor: string; readonly atMs: number }
+  /** The last item before the stream ends on purpose: resume after `cursor`. */
+  | { readonly kind: "resume"; readonly cursor: string; readonly reason: string };
+
+/** How to watch. */
+export interface WatchOptions {
+  /** Replay after this cursor; undefined: only events committed from now on. */
+  readonly after?: string | undefined;
+  /** Only these clusters; undefined for all. */
+  readonly clusterIds?: readonly string[] | undefined;
+  /** Send the active alerts first. */
+  readonly includeActive?: boolean;
+  readonly signal: AbortSignal;
+}
+
+/** Tuning of the feed. */
+export interface AlertFeedOptions {
+  /** Recent events kept in memory and shared by live watchers; a watcher further behind is told to resume (default 2,000). */
+  readonly windowEvents: number;
+  /** Idle time before a heartbeat (default 15 s). */
+  readonly heartbeatMs: number;
+  /** Events read from the store per page while replaying (default 500). */
+  readonly replayPageSize: number;
+}
+
+const DEFAULTS: Readonly<AlertFeedOptions> = { windowEvents: 2_000, heartbeatMs: 15_000, replayPageSize: 500 };
+
+/** The alert feed: persisted events replayed from any cursor, then followed live. */
+export interface AlertFeed {
+  /** New events were committed (here or, with a shared store, elsewhere): read them. */
+  notify(): void;
+  /** Replays after a cursor, then follows live; ends with a "resume" item when the watcher falls out of the window or the feed closes. */
+  watch(options: WatchOptions): AsyncGenerator<FeedItem>;
+  /** Watchers currently open. */
+  readonly watchers: number;
+  /** Ends every watcher with a "resume" item. */
+  close(reason: string): void;
+}
+
+/** Raised to a watcher whose resume cursor is older than the feed's retention. */
+export class FeedCursorExpiredError extends Error {
+  constructor(readonly cursor: string) {
+    super(`cursor ${cursor} is older than the alert feed's retention; resume with include_active instead`);
+    this.name = "FeedCursorExpiredError";
+  }
+}
+
+/**
+ * Watchers pull: each reads the events after its own position from a shared
+ * in-memory window of recent events (filled by one reader of the store), or from
+ * the store while it replays old ones. Nothing is pushed into per-watcher queues,
+ * so a slow watcher costs no memory; once it falls out of the window it gets a
+ * "resume" item with its last cursor and the stream ends.
+ */
+export function createAlertFeed(store: CostStore, clock: Clock, options: Partial<AlertFeedOptions> = {}): AlertFeed {
+  const { windowEvents, heartbeatMs, replayPageSize } = { ...DEFAULTS, ...options };
+  // window[i] has absolute position base + i; positions of cursors in the window.
+  let window: AlertEvent[] = [];
+  let base = 0;
+  const positions = new Map<string, number>();
+  /** Cursor of the event just before window[0] ("" when the feed was empty then). */
+  let beforeWindow = "";
+  let tail: string | undefined;
+  let reading: Promise<void> | undefined;
+  let pendingRead = false;
+  // Watchers waiting for the window to grow; each removes itself when it stops waiting.
+  const waiters = new Set<() => void>();
+  let closedReason: string | undefined;
+  let watcherCount = 0;
+
+  async function readTail(): Promise<void> {
+    if (tail === undefined) {
+      tail = await store.latestAlertCursor();
+      beforeWindow = tail;
+    }
+    for (;;) {
+      const { events } = await store.readAlertEvents({ after: tail, limit: replayPageSize });
+      if (events.length === 0) break;
+      for (const event of events) {
+        positions.set(event.cursor, base + window.length);
+        window.push(event);
+        tail = event.cursor;
+      }
+      while (window.length > windowEvents) {
+        const dropped = window.shift() as AlertEvent;
+        positions.delete(dropped.cursor);
+        beforeWindow = dropped.cursor;
+        base++;
+      }
+    }
+    wakeAll();
+  }
+
+  function wakeAll(): void {
+    for (const wake of [...waiters]) wake();
+  }
+
+  function refresh(): Promise<void> {
+    if (reading) {
+      pendingRead = true;
+      return reading;
+    }
+    reading = readTail()
+      .catch(() => {
+        // The store failed: retried at the next notify or heartbeat; watchers keep their positions.
+      })
+      .finally(() => {
+        reading = undefined;
+        if (pendingRead) {
+          pendingRead = false;
+          void refresh();
+        }
+      });
+    return reading;
+  }
+
+  /** Absolute position of the first event after `cursor` if it is in the window, else undefined. */
+  function positionAfter(cursor: string): number | undefined {
+    if (cursor === tail) return base + window.length;
+    const at = positions.get(cursor);
+    if (at !== undefined) return at + 1;
+    if (cursor === beforeWindow) return base;
+    return undefined;
+  }
+
+  async function* watch(opts: WatchOptions): AsyncGenerator<FeedItem> {
+    watcherCount++;
+    try {
+      if (tail === undefined) await refresh();
+      const visible = opts.clusterIds ? new Set(opts.clusterIds) : undefined;
+      const shows = (alert: Alert): boolean => !visible || visible.has(alert.clusterId);
+      let cursor = opts.after ?? (tail as string);
+      const snapshot = new Set<string>();
+      if (opts.includeActive) {
+        let after: string | undefined;
+        do {
+          const page = await store.listAlerts({ clusterIds: opts.clusterIds, state: "active", after, limit: 500 });
+          for (const alert of page.alerts) {
+            snapshot.add(alert.id);
+            yield { kind: "active", alert };
+          }
+          after = page.next;
+        } while (after);
+      }
+      const deliver = (event: AlertEvent): FeedItem | undefined => {
+        cursor = event.cursor;
+        if (!shows(event.alert)) return undefined;
+        // The snapshot already showed this alert; its TRIGGERED event would repeat it.
+        if (event.type === "triggered" && snapshot.has(event.alert.id)) return undefined;
+        return { kind: "event", event };
+      };
+
+      // Replay from the store until the position is inside the in-memory window.
+      let next = positionAfter(cursor);
+      while (next === undefined) {
+        if (closedReason !== undefined) return yield { kind: "resume", cursor, reason: closedReason };
+        const { events, expired } = await store.readAlertEvents({ after: cursor, limit: replayPageSize });
+        if (expired) throw new FeedCursorExpiredError(cursor);
+        for (const event of events) {
+          const item = deliver(event);
+          if (item) yield item;
+        }
+        next = positionAfter(cursor);
+        if (next === undefined && events.length === 0) {
+          // Caught up with the store before the window learned of it.
+          await refresh();
+          next = positionAfter(cursor);
+          if (next === undefined && (await wait(heartbeatMs, opts.signal)) === "aborted") return;
+        }
+      }
+
+      // Live: follow the window.
+      for (;;) {
+        if (opts.signal.aborted) return;
+        if (closedReason !== undefined) return yield { kind: "resume", cursor, reason: closedReason };
+        if (next < base) return yield { kind: "resume", cursor, reason: "watcher too slow: it fell behind the feed's window" };
+        if (next < base + window.length) {
+          const item = deliver(window[next - base] as AlertEvent);
+          next++;
+          if (item) yield item;
+          continue;
+        }
+        const outcome = await wait(heartbeatMs, opts.signal);
+        if (outcome === "aborted") return;
+        if (outcome === "timeout") {
+          void refresh();
+          yield { kind: "heartbeat", cursor, atMs: clock.now() };
+        }
+      }
+    } finally {
+      watcherCount--;
+    }
+  }
+
+  function wait(timeoutMs: number, signal: AbortSignal): Promise<"changed" | "timeout" | "aborted"> {
+    if (signal.aborted) return Promise.resolve("aborted");
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => finish("timeout"), timeoutMs);
+      const onAbort = (): void => finish("aborted");
+      const onChange = (): void => finish("changed");
+      signal.addEventListener("abort", onAbort, { once: true });
+      waiters.add(onChange);
+      function finish(outcome: "changed" | "timeout" | "aborted"): void {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", onAbort);
+        waiters.delete(onChange);
+        resolve(outcome);
+      }
+    });
+  }
+
+  return {
+    notify: () => void refresh(),
+    watch(opts) {
+      if (opts.after !== undefined && opts.after !== "" && !/^[\x21-\x7e]{1,200}$/.test(opts.after)) {
+        throw new InvalidRequestError("resume_after", "is not a cursor of this feed");
+      }
+      return watch(opts);
+    },
+    get watchers() {
+      return watcherCount;
+    },
+    close(reason) {
+      closedReason = reason;
+      wakeAll();
+    },
+  };
+}
