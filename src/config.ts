@@ -14,6 +14,12 @@ export interface Config {
   readonly shutdownGraceMs: number;
   readonly readMaxBytes: number;
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer } | undefined;
+  /** API keys file; undefined is development mode (no authentication, loopback only unless insecure). */
+  readonly keysFile?: string | undefined;
+  /** Allow development mode on a non-loopback interface. */
+  readonly insecure: boolean;
+  readonly maxStreamsPerKey: number;
+  readonly maxWatchers: number;
 }
 
 /** Every problem found in the configuration, each naming its setting. */
@@ -41,6 +47,10 @@ export const SETTINGS = {
   MAX_MESSAGE_BYTES: { default: "4194304", help: "largest request message" },
   TLS_CERT: { default: "", help: "PEM certificate file; enables TLS" },
   TLS_KEY: { default: "", help: "PEM private key file for TLS_CERT" },
+  KEYS_FILE: { default: "", help: "API keys file (JSON); without it the server runs in development mode" },
+  INSECURE: { default: "false", help: "true allows development mode (no API keys) on a non-loopback interface" },
+  MAX_STREAMS_PER_KEY: { default: "64", help: "open streaming calls per API key" },
+  MAX_WATCHERS: { default: "2000", help: "open WatchAlerts streams per server" },
 } as const;
 
 /** A setting's name. */
@@ -80,7 +90,18 @@ export function parseConfig(...layers: RawSettings[]): Config {
   const port = integer("PORT", 0, 65_535);
   const shutdownGraceMs = integer("SHUTDOWN_GRACE_MS", 0, 600_000);
   const readMaxBytes = integer("MAX_MESSAGE_BYTES", 1_024, 64 * 1024 * 1024);
+  const maxStreamsPerKey = integer("MAX_STREAMS_PER_KEY", 1, 100_000);
+  const maxWatchers = integer("MAX_WATCHERS", 1, 1_000_000);
   if (merged.HOST.trim() === "") problems.push("COST_CORE_HOST must not be empty");
+  if (merged.INSECURE !== "true" && merged.INSECURE !== "false") problems.push(`COST_CORE_INSECURE must be true or false (got "${merged.INSECURE}")`);
+  const insecure = merged.INSECURE === "true";
+  const keysFile = merged.KEYS_FILE === "" ? undefined : merged.KEYS_FILE;
+  if (!keysFile && !insecure && !isLoopback(merged.HOST)) {
+    problems.push(
+      `COST_CORE_HOST is ${merged.HOST} but no API keys are configured: anyone who can reach it could read and write every cost. ` +
+        "Set COST_CORE_KEYS_FILE (create keys with: cost-core keys create), bind to 127.0.0.1, or set COST_CORE_INSECURE=true to accept the risk",
+    );
+  }
   if (!LOG_LEVELS.includes(merged.LOG_LEVEL)) problems.push(`COST_CORE_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")} (got "${merged.LOG_LEVEL}")`);
 
   let store: StoreConfig | undefined;
@@ -110,5 +131,10 @@ export function parseConfig(...layers: RawSettings[]): Config {
   }
 
   if (problems.length > 0 || !store) throw new ConfigError(problems);
-  return { host: merged.HOST, port, store, logLevel: merged.LOG_LEVEL, shutdownGraceMs, readMaxBytes, tls };
+  return { host: merged.HOST, port, store, logLevel: merged.LOG_LEVEL, shutdownGraceMs, readMaxBytes, tls, keysFile, insecure, maxStreamsPerKey, maxWatchers };
+}
+
+/** Whether a host name or address only accepts connections from this machine. */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127(\.\d{1,3}){3}$/.test(host);
 }

@@ -6,6 +6,8 @@ import type { AddressInfo } from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
+import { createAuthGate, type StreamLimits } from "./api/auth/auth-gate.js";
+import type { KeyRing } from "./api/auth/api-keys.js";
 import { createHealthStatus, type HealthStatus } from "./api/health.js";
 import { createInterceptors, createRoutes } from "./api/routes.js";
 import type { CostCore } from "./core/cost-core.js";
@@ -23,6 +25,9 @@ export interface ServerOptions {
   readonly shutdownGraceMs?: number;
   /** TLS certificate and key (PEM); without them the port speaks cleartext HTTP/2 and HTTP/1.1. */
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer } | undefined;
+  /** API keys; undefined is development mode, where every call is allowed as "anonymous". */
+  readonly keyRing?: KeyRing | undefined;
+  readonly streamLimits?: Partial<StreamLimits>;
 }
 
 /** A running server. */
@@ -48,6 +53,7 @@ export async function startServer(core: CostCore, logger: Logger, options: Serve
     interceptors: createInterceptors({ core, health, logger }),
     readMaxBytes: options.readMaxBytes ?? 4 * 1024 * 1024,
     shutdownSignal: shutdown.signal,
+    requestGate: createAuthGate(options.keyRing, options.streamLimits),
     fallback: (req, res) => plainRoutes(req, res, health),
   });
 

@@ -17,6 +17,7 @@ import {
 import { FeedCursorExpiredError, type FeedItem } from "../core/alert-feed.js";
 import type { CostCore } from "../core/cost-core.js";
 import { alertEventToProto, alertToProto } from "./alert-mapping.js";
+import { principalOf, requireCluster, visibleClusters } from "./auth/principal.js";
 import { invalidArgument } from "./field-violation.js";
 import { decodePageToken, encodePageToken, optionalId, pageSize, timeRange } from "./request-fields.js";
 import { timestampFromMs } from "./time-mapping.js";
@@ -29,11 +30,11 @@ const MAX_NOTE_LENGTH = 1_024;
 /** ListAlerts, AcknowledgeAlert and WatchAlerts. */
 export function createAlertHandlers(core: CostCore) {
   return {
-    async listAlerts(request: ListAlertsRequest): Promise<ListAlertsResponse> {
+    async listAlerts(request: ListAlertsRequest, context: HandlerContext): Promise<ListAlertsResponse> {
       const clusterId = optionalId(request.clusterId, "cluster_id");
       const range = optionalRange(request);
       const page = await core.alerts.list({
-        clusterIds: clusterId === undefined ? undefined : [clusterId],
+        clusterIds: visibleClusters(principalOf(context), clusterId),
         state: stateFromProto(request.state),
         fromMs: range.fromMs,
         toMs: range.toMs,
@@ -46,12 +47,14 @@ export function createAlertHandlers(core: CostCore) {
       });
     },
 
-    async acknowledgeAlert(request: AcknowledgeAlertRequest): Promise<AcknowledgeAlertResponse> {
+    async acknowledgeAlert(request: AcknowledgeAlertRequest, context: HandlerContext): Promise<AcknowledgeAlertResponse> {
       if (request.alertId === "" || request.alertId.length > 128) {
         throw invalidArgument({ field: "alert_id", description: "is required (at most 128 characters)" });
       }
       if (request.note.length > MAX_NOTE_LENGTH) throw invalidArgument({ field: "note", description: `must be at most ${MAX_NOTE_LENGTH} characters` });
-      const { alert, newly } = await core.alerts.acknowledge({ alertId: request.alertId, by: "anonymous", note: request.note });
+      const principal = principalOf(context);
+      requireCluster(principal, (await core.alerts.get(request.alertId)).clusterId, "alert_id");
+      const { alert, newly } = await core.alerts.acknowledge({ alertId: request.alertId, by: principal.id, note: request.note });
       return create(AcknowledgeAlertResponseSchema, { alert: alertToProto(alert), newlyAcknowledged: newly });
     },
 
@@ -59,7 +62,7 @@ export function createAlertHandlers(core: CostCore) {
       const clusterId = optionalId(request.clusterId, "cluster_id");
       const items = core.feed.watch({
         after: request.resumeAfter === "" ? undefined : request.resumeAfter,
-        clusterIds: clusterId === undefined ? undefined : [clusterId],
+        clusterIds: visibleClusters(principalOf(context), clusterId),
         includeActive: request.includeActive,
         signal: context.signal,
       });

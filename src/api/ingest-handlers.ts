@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import {
   RecordCostResponseSchema,
   RecordCostsResponseSchema,
@@ -16,6 +16,7 @@ import type { CostCore } from "../core/cost-core.js";
 import type { RecordOutcome } from "../core/ingest.js";
 import type { CostRecord } from "../domain/cost-record.js";
 import { RECORD_LIMITS } from "../domain/limits.js";
+import { principalOf, requireCluster } from "./auth/principal.js";
 import { invalidArgument } from "./field-violation.js";
 import { isViolation } from "./money-mapping.js";
 import { recordFromProto } from "./record-from-proto.js";
@@ -28,10 +29,11 @@ const MAX_MESSAGES_IN_FLIGHT = 4;
 /** RecordCost and RecordCosts: validate at the edge, hand valid records to the ingest pipeline. */
 export function createIngestHandlers(core: CostCore) {
   return {
-    async recordCost(request: RecordCostRequest): Promise<RecordCostResponse> {
+    async recordCost(request: RecordCostRequest, context: HandlerContext): Promise<RecordCostResponse> {
       if (!request.record) throw invalidArgument({ field: "record", description: "is required" });
       const record = recordFromProto(request.record, core.clock.now(), "record");
       if (isViolation(record)) throw invalidArgument(record);
+      requireCluster(principalOf(context), record.clusterId, "record.cluster_id");
       const [outcome] = await core.ingest.record([record]);
       if (!outcome) throw new Error("ingest returned no outcome");
       if (outcome.kind === "conflict") {
@@ -45,7 +47,8 @@ export function createIngestHandlers(core: CostCore) {
       });
     },
 
-    async recordCosts(requests: AsyncIterable<RecordCostsRequest>): Promise<RecordCostsResponse> {
+    async recordCosts(requests: AsyncIterable<RecordCostsRequest>, context: HandlerContext): Promise<RecordCostsResponse> {
+      const principal = principalOf(context);
       const tally = { accepted: 0n, duplicates: 0n, rejected: 0n, listed: [] as RejectedRecord[] };
       const reject = (entry: Omit<RejectedRecord, "$typeName" | "$unknown">): void => {
         tally.rejected++;
@@ -78,6 +81,8 @@ export function createIngestHandlers(core: CostCore) {
               reason: RejectionReason.INVALID_ARGUMENT,
             });
           } else {
+            // A key limited to some clusters fails the call at the first record outside them.
+            requireCluster(principal, record.clusterId, `records[${i}].cluster_id (stream index ${streamIndex + i})`);
             valid.push(record);
             positions.push(streamIndex + i);
           }

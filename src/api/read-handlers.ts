@@ -17,7 +17,9 @@ import {
   type ListCostSummariesRequest,
   type ListCostSummariesResponse,
 } from "../../gen/dreamnet/cost/v1/cost_service_pb.js";
+import type { HandlerContext } from "@connectrpc/connect";
 import type { CostCore } from "../core/cost-core.js";
+import { principalOf, requireCluster, visibleClusters } from "./auth/principal.js";
 import { RECORD_LIMITS } from "../domain/limits.js";
 import { DAY_MS, HOUR_MS } from "../domain/time.js";
 import { invalidArgument } from "./field-violation.js";
@@ -27,28 +29,28 @@ import { decodePageToken, encodePageToken, optionalId, pageSize, requiredId, tim
 
 /** Summaries, breakdowns, series and export: validate, call the core, map back. */
 export function createReadHandlers(core: CostCore) {
-  const clusters = (id: string | undefined): readonly string[] | undefined => (id === undefined ? undefined : [id]);
-
   return {
-    async getCostSummary(request: GetCostSummaryRequest): Promise<GetCostSummaryResponse> {
+    async getCostSummary(request: GetCostSummaryRequest, context: HandlerContext): Promise<GetCostSummaryResponse> {
       const clusterId = requiredId(request.clusterId, "cluster_id");
+      requireCluster(principalOf(context), clusterId, "cluster_id");
       return create(GetCostSummaryResponseSchema, { summary: summaryToProto(await core.summaries.get(clusterId)) });
     },
 
-    async listCostSummaries(request: ListCostSummariesRequest): Promise<ListCostSummariesResponse> {
+    async listCostSummaries(request: ListCostSummariesRequest, context: HandlerContext): Promise<ListCostSummariesResponse> {
       const limit = pageSize(request.pageSize, "page_size", 100, 500);
-      const page = await core.summaries.list({ after: decodePageToken(request.pageToken), limit });
+      const visible = visibleClusters(principalOf(context), undefined);
+      const page = await core.summaries.list({ after: decodePageToken(request.pageToken), limit, visible });
       return create(ListCostSummariesResponseSchema, {
         summaries: page.summaries.map(summaryToProto),
         nextPageToken: page.nextAfter === undefined ? "" : encodePageToken(page.nextAfter),
       });
     },
 
-    async getCostBreakdown(request: GetCostBreakdownRequest): Promise<GetCostBreakdownResponse> {
+    async getCostBreakdown(request: GetCostBreakdownRequest, context: HandlerContext): Promise<GetCostBreakdownResponse> {
       const clusterId = optionalId(request.clusterId, "cluster_id");
       const dimension = dimensionFromProto(request.dimension, "dimension", true);
       const range = timeRange(request.startTime, request.endTime, { endMs: core.clock.now(), lengthMs: 30 * DAY_MS });
-      const entries = await core.breakdown({ clusterIds: clusters(clusterId), dimension: dimension ?? "provider", range });
+      const entries = await core.breakdown({ clusterIds: visibleClusters(principalOf(context), clusterId), dimension: dimension ?? "provider", range });
       return create(GetCostBreakdownResponseSchema, {
         entries: entries.map(breakdownEntryToProto),
         startTime: timestampFromMs(range.fromMs),
@@ -56,7 +58,7 @@ export function createReadHandlers(core: CostCore) {
       });
     },
 
-    async getCostSeries(request: GetCostSeriesRequest): Promise<GetCostSeriesResponse> {
+    async getCostSeries(request: GetCostSeriesRequest, context: HandlerContext): Promise<GetCostSeriesResponse> {
       const clusterId = optionalId(request.clusterId, "cluster_id");
       const granularity = granularityFromProto(request.granularity);
       const zone = timeZone(request.timeZone, "time_zone");
@@ -65,16 +67,16 @@ export function createReadHandlers(core: CostCore) {
         lengthMs: granularity === "hour" ? 24 * HOUR_MS : 30 * DAY_MS,
       });
       const splitBy = dimensionFromProto(request.splitBy, "split_by", false);
-      const points = await core.series({ clusterIds: clusters(clusterId), granularity, range, splitBy, timeZone: zone });
+      const points = await core.series({ clusterIds: visibleClusters(principalOf(context), clusterId), granularity, range, splitBy, timeZone: zone });
       return create(GetCostSeriesResponseSchema, { points: points.map(seriesPointToProto) });
     },
 
-    async *exportCosts(request: ExportCostsRequest): AsyncGenerator<ExportCostsResponse> {
+    async *exportCosts(request: ExportCostsRequest, context: HandlerContext): AsyncGenerator<ExportCostsResponse> {
       const clusterId = optionalId(request.clusterId, "cluster_id");
       const size = pageSize(request.pageSize, "page_size", 1_000, 5_000);
       const endMs = core.clock.now() + RECORD_LIMITS.maxFutureSkewMs;
       const range = timeRange(request.startTime, request.endTime, { endMs, lengthMs: endMs - RECORD_LIMITS.minTimestampMs });
-      for await (const records of core.exportRecords({ clusterIds: clusters(clusterId), range, pageSize: size })) {
+      for await (const records of core.exportRecords({ clusterIds: visibleClusters(principalOf(context), clusterId), range, pageSize: size })) {
         yield create(ExportCostsResponseSchema, { records: records.map(recordToProto) });
       }
     },

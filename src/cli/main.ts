@@ -2,6 +2,7 @@ import { Command, Option } from "commander";
 import { SETTINGS, type RawSettings } from "../config.js";
 import { addAlertCommands } from "./alert-commands.js";
 import { addBudgetCommands } from "./budget-commands.js";
+import { addKeysCommands } from "./keys-command.js";
 import { reportError, withClientOptions, type ClientFlags } from "./client-options.js";
 import { recordCommand, type RecordFlags } from "./record-command.js";
 import { serve } from "./serve-command.js";
@@ -22,7 +23,9 @@ export function createProgram(): Command {
     .option("--db <path>", `${SETTINGS.SQLITE_PATH.help} (env COST_CORE_SQLITE_PATH, default ${SETTINGS.SQLITE_PATH.default})`)
     .option("--mongodb-uri <uri>", `${SETTINGS.MONGODB_URI.help} (env COST_CORE_MONGODB_URI)`)
     .option("--log-level <level>", `${SETTINGS.LOG_LEVEL.help} (env COST_CORE_LOG_LEVEL)`)
-    .action(async (opts: { host?: string; port?: string; store?: string; db?: string; mongodbUri?: string; logLevel?: string }) => {
+    .option("--keys-file <path>", `${SETTINGS.KEYS_FILE.help} (env COST_CORE_KEYS_FILE)`)
+    .option("--insecure", SETTINGS.INSECURE.help)
+    .action(async (opts: { host?: string; port?: string; store?: string; db?: string; mongodbUri?: string; logLevel?: string; keysFile?: string; insecure?: boolean }) => {
       const flags: RawSettings = {
         HOST: opts.host,
         PORT: opts.port,
@@ -30,6 +33,8 @@ export function createProgram(): Command {
         SQLITE_PATH: opts.db,
         MONGODB_URI: opts.mongodbUri,
         LOG_LEVEL: opts.logLevel,
+        KEYS_FILE: opts.keysFile,
+        INSECURE: opts.insecure ? "true" : undefined,
       };
       await serve(flags);
     });
@@ -56,6 +61,7 @@ export function createProgram(): Command {
 
   addBudgetCommands(program, run);
   addAlertCommands(program, run);
+  addKeysCommands(program, run);
   return program;
 }
 

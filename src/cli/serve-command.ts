@@ -1,4 +1,5 @@
 import { ConfigError, parseConfig, settingsFromEnv, type RawSettings } from "../config.js";
+import { createKeyRing, KeysFileError, loadKeysFile } from "../api/auth/api-keys.js";
 import { createCostCore } from "../core/cost-core.js";
 import { systemClock } from "../domain/time.js";
 import { createLogger } from "../logger.js";
@@ -19,6 +20,17 @@ export async function serve(flags: RawSettings): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.logLevel);
+  let keyRing;
+  try {
+    keyRing = config.keysFile ? createKeyRing(loadKeysFile(config.keysFile)) : undefined;
+  } catch (error) {
+    if (error instanceof KeysFileError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw error;
+  }
   const store = await openStore(config.store);
   const core = createCostCore({ store, clock: systemClock });
   const server = await startServer(core, logger, {
@@ -27,7 +39,17 @@ export async function serve(flags: RawSettings): Promise<void> {
     readMaxBytes: config.readMaxBytes,
     shutdownGraceMs: config.shutdownGraceMs,
     tls: config.tls,
+    keyRing,
+    streamLimits: { maxStreamsPerKey: config.maxStreamsPerKey, maxWatchers: config.maxWatchers },
   });
+  if (!keyRing) {
+    logger.warn(
+      { host: config.host, insecure: config.insecure },
+      "DEVELOPMENT MODE: no API keys configured, every call is allowed without authentication. Set COST_CORE_KEYS_FILE for production",
+    );
+  } else {
+    logger.info({ keys: keyRing.size }, "API keys loaded");
+  }
   logger.info(
     { url: server.url, store: config.store.kind, path: config.store.kind === "sqlite" ? config.store.path : undefined },
     `Cost Core listening on ${server.url} (gRPC, gRPC-Web and Connect)`,

@@ -28,6 +28,8 @@ export interface BudgetService {
   /** Creates or replaces a budget, then evaluates it at once. */
   set(input: BudgetInput): Promise<{ readonly budget: Budget; readonly created: boolean; readonly before?: Budget | undefined; readonly alerts: readonly Alert[] }>;
   get(id: string): Promise<Budget>;
+  /** The budget with this id, if any. */
+  find(id: string): Promise<Budget | undefined>;
   list(query: { readonly clusterIds?: readonly string[] | undefined; readonly after?: string | undefined; readonly limit: number }): Promise<{ readonly budgets: readonly Budget[]; readonly nextAfter?: string | undefined }>;
   delete(id: string): Promise<Budget>;
   status(id: string): Promise<BudgetStatus>;
@@ -50,6 +52,7 @@ export function createBudgetService(deps: { store: CostStore; clock: Clock; engi
       return { budget: stored, created: before === undefined, before, alerts };
     },
     get: mustGet,
+    find: (id) => store.getBudget(id),
     async list({ clusterIds, after, limit }) {
       const budgets = await store.listBudgets({ clusterIds, after, limit: limit + 1 });
       const page = budgets.slice(0, limit);
