@@ -39,7 +39,7 @@ export function createBudgetHandlers(core: CostCore) {
       // Replacing a budget moves it between clusters only if the key may touch both.
       const existing = await core.budgets.find(input.id);
       if (existing) requireCluster(principal, existing.clusterId, "budget.id");
-      const { budget, created } = await core.budgets.set(input);
+      const { budget, created } = await core.budgets.set(input, principal.id);
       return create(SetBudgetResponseSchema, { budget: budgetToProto(budget), created });
     },
     async getBudget(request: GetBudgetRequest, context: HandlerContext): Promise<GetBudgetResponse> {
@@ -59,7 +59,7 @@ export function createBudgetHandlers(core: CostCore) {
       });
     },
     async deleteBudget(request: DeleteBudgetRequest, context: HandlerContext): Promise<DeleteBudgetResponse> {
-      const before = await core.budgets.delete((await allowedBudget(request.budgetId, context)).id);
+      const before = await core.budgets.delete((await allowedBudget(request.budgetId, context)).id, principalOf(context).id);
       return create(DeleteBudgetResponseSchema, { budget: budgetToProto(before) });
     },
     async getBudgetStatus(request: GetBudgetStatusRequest, context: HandlerContext): Promise<GetBudgetStatusResponse> {

@@ -4,6 +4,7 @@ import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import type { CostCore } from "../core/cost-core.js";
 import type { Logger } from "../logger.js";
 import { createAlertHandlers } from "./alert-handlers.js";
+import { createAuditHandlers } from "./audit-handlers.js";
 import { createBudgetHandlers } from "./budget-handlers.js";
 import { createErrorInterceptor } from "./error-interceptor.js";
 import { registerHealthService, type HealthStatus } from "./health.js";
@@ -31,6 +32,7 @@ export function createRoutes(deps: RouteDeps): (router: ConnectRouter) => void {
       ...createReadHandlers(deps.core),
       ...createBudgetHandlers(deps.core),
       ...createAlertHandlers(deps.core),
+      ...createAuditHandlers(deps.core),
     });
     registerHealthService(router, deps.health);
     registerReflectionService(router, [CostService, Health]);

@@ -48,7 +48,10 @@ export async function serve(flags: RawSettings): Promise<void> {
       "DEVELOPMENT MODE: no API keys configured, every call is allowed without authentication. Set COST_CORE_KEYS_FILE for production",
     );
   } else {
-    logger.info({ keys: keyRing.size }, "API keys loaded");
+    const changes = await core.audit.recordKeySet(
+      keyRing.entries.map((k) => ({ id: k.id, fingerprint: k.secretSha256.slice(0, 8), scopes: k.scopes, clusters: k.clusters })),
+    );
+    logger.info({ keys: keyRing.size, changes: changes.map((c) => `${c.action} ${c.resourceId}`) }, "API keys loaded");
   }
   logger.info(
     { url: server.url, store: config.store.kind, path: config.store.kind === "sqlite" ? config.store.path : undefined },

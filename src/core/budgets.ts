@@ -25,13 +25,14 @@ export interface BudgetStatus {
 
 /** Budgets: set, read, delete, and where each stands. */
 export interface BudgetService {
-  /** Creates or replaces a budget, then evaluates it at once. */
-  set(input: BudgetInput): Promise<{ readonly budget: Budget; readonly created: boolean; readonly before?: Budget | undefined; readonly alerts: readonly Alert[] }>;
+  /** Creates or replaces a budget (audited as `actor`), then evaluates it at once. */
+  set(input: BudgetInput, actor: string): Promise<{ readonly budget: Budget; readonly created: boolean; readonly before?: Budget | undefined; readonly alerts: readonly Alert[] }>;
   get(id: string): Promise<Budget>;
   /** The budget with this id, if any. */
   find(id: string): Promise<Budget | undefined>;
   list(query: { readonly clusterIds?: readonly string[] | undefined; readonly after?: string | undefined; readonly limit: number }): Promise<{ readonly budgets: readonly Budget[]; readonly nextAfter?: string | undefined }>;
-  delete(id: string): Promise<Budget>;
+  /** Deletes a budget (audited as `actor`). */
+  delete(id: string, actor: string): Promise<Budget>;
   status(id: string): Promise<BudgetStatus>;
 }
 
@@ -44,9 +45,9 @@ export function createBudgetService(deps: { store: CostStore; clock: Clock; engi
     return budget;
   };
   return {
-    async set(input) {
+    async set(input, actor) {
       const nowMs = clock.now();
-      const { stored, before } = await store.putBudget({ ...input, createdAtMs: nowMs, updatedAtMs: nowMs });
+      const { stored, before } = await store.putBudget({ ...input, createdAtMs: nowMs, updatedAtMs: nowMs }, { actor, atMs: nowMs });
       // Setting or lowering a budget may already put spend past a threshold.
       const alerts = await engine.evaluate(stored);
       return { budget: stored, created: before === undefined, before, alerts };
@@ -58,8 +59,8 @@ export function createBudgetService(deps: { store: CostStore; clock: Clock; engi
       const page = budgets.slice(0, limit);
       return { budgets: page, nextAfter: budgets.length > limit ? page[page.length - 1]?.id : undefined };
     },
-    async delete(id) {
-      const before = await store.deleteBudget(id);
+    async delete(id, actor) {
+      const before = await store.deleteBudget(id, { actor, atMs: clock.now() });
       if (!before) throw new NotFoundError("budget", id);
       return before;
     },

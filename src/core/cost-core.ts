@@ -12,6 +12,7 @@ import { DAY_MS } from "../domain/time.js";
 import { createAlertEngine, type AlertEngine } from "./alert-engine.js";
 import { createAlertFeed, type AlertFeed, type AlertFeedOptions } from "./alert-feed.js";
 import { createAlertService, type AlertService } from "./alerts.js";
+import { createAuditService, type AuditService } from "./audit.js";
 import { createBudgetService, type BudgetService } from "./budgets.js";
 
 /** What the core is built from. */
@@ -35,6 +36,7 @@ export interface CostCore {
   readonly alerts: AlertService;
   readonly feed: AlertFeed;
   readonly engine: AlertEngine;
+  readonly audit: AuditService;
   /** Drops feed events past retention; also runs hourly on its own. */
   pruneAlertEvents(): Promise<number>;
   breakdown(query: BreakdownQuery): Promise<BreakdownEntry[]>;
@@ -69,6 +71,7 @@ export function createCostCore(options: CostCoreOptions): CostCore {
     alerts,
     feed,
     engine,
+    audit: createAuditService({ store, clock }),
     pruneAlertEvents,
     beginShutdown: () => feed.close("server shutting down"),
     breakdown: (query) => getBreakdown(store, query),

@@ -1,4 +1,5 @@
 import type { Alert, AlertEvent } from "../domain/alert.js";
+import type { AuditEntry, AuditEvent, AuditQuery, AuditStamp } from "../domain/audit.js";
 import type { BucketLevel } from "../domain/bucket-plan.js";
 import type { Budget } from "../domain/budget.js";
 import type { CostRecord, StoredCostRecord } from "../domain/cost-record.js";
@@ -125,13 +126,13 @@ export interface CostStore {
   /** Raw records of a time range, a page at a time. */
   listRecords(query: RecordPageQuery): Promise<RecordPage>;
 
-  /** Creates or replaces a budget by id, keeping createdAtMs of the one replaced. */
-  putBudget(budget: Budget): Promise<{ readonly stored: Budget; readonly before?: Budget | undefined }>;
+  /** Creates or replaces a budget by id, keeping createdAtMs of the one replaced; audited in the same transaction. */
+  putBudget(budget: Budget, stamp: AuditStamp): Promise<{ readonly stored: Budget; readonly before?: Budget | undefined }>;
   getBudget(id: string): Promise<Budget | undefined>;
   /** Budgets ordered by id, after `after`, at most `limit`. */
   listBudgets(query: { readonly clusterIds?: readonly string[] | undefined; readonly after?: string | undefined; readonly limit: number }): Promise<readonly Budget[]>;
-  /** Deletes a budget; resolves with it as it was, or undefined if there was none. */
-  deleteBudget(id: string): Promise<Budget | undefined>;
+  /** Deletes a budget, audited in the same transaction; resolves with it as it was, or undefined if there was none. */
+  deleteBudget(id: string, stamp: AuditStamp): Promise<Budget | undefined>;
   /** Every budget of the given clusters. */
   budgetsForClusters(clusterIds: readonly string[]): Promise<readonly Budget[]>;
 
@@ -141,7 +142,7 @@ export interface CostStore {
    * same transaction, appends its TRIGGERED event to the feed.
    */
   insertAlert(alert: Alert, eventMs: number): Promise<{ readonly created: boolean; readonly alert: Alert; readonly event?: AlertEvent | undefined }>;
-  /** Acknowledges an alert once; a repeat changes nothing. Undefined if the alert does not exist. */
+  /** Acknowledges an alert once, audited (actor `by`) in the same transaction; a repeat changes nothing. Undefined if the alert does not exist. */
   acknowledgeAlert(request: { readonly alertId: string; readonly by: string; readonly note: string; readonly atMs: number }): Promise<AcknowledgeResult | undefined>;
   getAlert(id: string): Promise<Alert | undefined>;
   /** Alerts newest first (by trigger time, then id). */
@@ -158,6 +159,13 @@ export interface CostStore {
   latestAlertCursor(): Promise<string>;
   /** Drops feed events older than `beforeMs` (retention); resolves with how many. */
   pruneAlertEvents(beforeMs: number): Promise<number>;
+
+  /** Appends entries to the audit log (changes the server notices itself, such as a new keys file). */
+  appendAudit(entries: readonly AuditEntry[]): Promise<void>;
+  /** Audit events newest first (by commit order). */
+  listAuditEvents(query: AuditQuery): Promise<{ readonly events: readonly AuditEvent[]; readonly next?: string | undefined }>;
+  /** Stores a named value (such as the last API key set seen) and resolves with the one it replaces. */
+  swapSetting(name: string, value: string): Promise<string | undefined>;
 
   /** Finishes pending work and releases the store. */
   close(): Promise<void>;

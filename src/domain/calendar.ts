@@ -81,8 +81,9 @@ export function addMonths(date: LocalDate, months: number): LocalDate {
 }
 
 /**
- * The first instant of a local date in a zone: local midnight, or, where the zone
- * skips midnight (a DST gap at 00:00), the end of that gap.
+ * The first instant of a local date in a zone: local midnight (the first one where
+ * clocks fall back across it), or, where the zone skips midnight (a DST gap at
+ * 00:00), the end of that gap.
  */
 export function startOfLocalDate(date: LocalDate, timeZone: string): number {
   const wall = Date.UTC(date.year, date.month - 1, date.day);
@@ -90,8 +91,10 @@ export function startOfLocalDate(date: LocalDate, timeZone: string): number {
   let t = wall - zoneOffsetMs(wall, timeZone);
   t = wall - zoneOffsetMs(t, timeZone);
   const at = localFields(t, timeZone);
-  if (sameDate(at, date) && at.hour === 0 && at.minute === 0) return t;
-  // Midnight is in a gap: find the first minute of the date within the next few hours.
+  // Usually t is local midnight and the minute before it is the previous date.
+  if (sameDate(at, date) && at.hour === 0 && at.minute === 0 && compareDate(localDateOf(t - MINUTE_MS, timeZone), date) < 0) return t;
+  // Otherwise midnight is in a DST gap, or occurs twice (clocks fell back from 01:00
+  // to 00:00): the date starts at the first minute that shows it, within a few hours.
   let lo = t - 3 * HOUR_MS;
   let hi = t + 3 * HOUR_MS;
   while (hi - lo > MINUTE_MS) {

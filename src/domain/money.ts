@@ -59,9 +59,13 @@ export function compareMoney(a: Money, b: Money): number {
 export function percentOf(part: Money, whole: Money): number {
   assertSameCurrency(part, whole);
   if (whole.nanos === 0n) return 0;
-  // Scale before dividing so the only rounding is the final one, done in integers.
-  const hundredths = (part.nanos * 10_000n * 2n + whole.nanos) / (whole.nanos * 2n);
-  return Number(hundredths) / 100;
+  // Scale before dividing so the only rounding is the final one, done in integers
+  // on magnitudes (bigint division truncates toward zero) with the sign put back.
+  const negative = part.nanos < 0n !== whole.nanos < 0n && part.nanos !== 0n;
+  const p = part.nanos < 0n ? -part.nanos : part.nanos;
+  const w = whole.nanos < 0n ? -whole.nanos : whole.nanos;
+  const hundredths = (p * 10_000n * 2n + w) / (w * 2n);
+  return Number(negative ? -hundredths : hundredths) / 100;
 }
 
 /** The share `numerator/denominator` of an amount, rounded toward zero to a nano-unit. */

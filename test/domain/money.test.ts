@@ -123,11 +123,8 @@ describe("percentOf()", () => {
     expect(() => percentOf(usd(1n), eur(2n))).toThrow(CurrencyMismatchError);
   });
 
-  // BUG: src/domain/money.ts:63 divides with bigint `/`, which truncates toward zero, so the
-  // "+ half" trick only rounds correctly when the quotient is positive: -1 of 3 is -33.333...%
-  // and must be -33.33 (any rounding to two decimals gives that), but percentOf returns -33.32.
-  // Latent today (the API rejects negative costs), wrong as soon as credits or a negative whole appear.
-  it.fails("rounds a negative share to the nearest hundredth (-1 of 3 is -33.33)", () => {
+  // Regression: bigint division truncates toward zero, so rounding works on magnitudes.
+  it("rounds a negative share to the nearest hundredth (-1 of 3 is -33.33)", () => {
     expect(percentOf(usd(-1n), usd(3n))).toBe(-33.33);
   });
 });

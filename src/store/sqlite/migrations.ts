@@ -114,6 +114,30 @@ const MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] 
       CREATE INDEX alert_events_time ON alert_events (event_ms);
     `,
   },
+  {
+    version: 3,
+    sql: `
+      CREATE TABLE audit_events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at_ms INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        resource_type TEXT NOT NULL,
+        resource_id TEXT NOT NULL,
+        cluster_id TEXT NOT NULL,
+        before_json TEXT NOT NULL,
+        after_json TEXT NOT NULL
+      );
+      CREATE INDEX audit_events_resource ON audit_events (resource_type, resource_id, seq);
+      CREATE INDEX audit_events_actor ON audit_events (actor, seq);
+      CREATE INDEX audit_events_cluster ON audit_events (cluster_id, seq);
+
+      CREATE TABLE settings (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** The newest schema version this build knows. */

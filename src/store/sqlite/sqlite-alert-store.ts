@@ -2,8 +2,10 @@ import type { Database, Statement } from "better-sqlite3";
 import type { AcknowledgeResult, AlertQuery, CostStore } from "../../core/cost-store.js";
 import { InvalidRequestError } from "../../core/errors.js";
 import { alertKey, type Alert, type AlertEvent, type AlertEventType } from "../../domain/alert.js";
+import { auditEntry, type AuditStamp } from "../../domain/audit.js";
 import type { Budget } from "../../domain/budget.js";
 import { alertFromStored, alertToStored, budgetFromStored, budgetToStored, type StoredAlert, type StoredBudget } from "../codec.js";
+import { createAuditAppender } from "./sqlite-audit-store.js";
 
 /** The budget, alert and feed operations of the SQLite store. */
 export type SqliteAlertOps = Pick<
@@ -59,10 +61,11 @@ export function createSqliteAlertOps(db: Database, guard: <T>(work: () => T) => 
     );
     return { cursor: String(info.lastInsertRowid), type, alert, eventMs };
   };
+  const audit = createAuditAppender(db);
   const maxSeqEver = (): number =>
     (sql("SELECT seq FROM sqlite_sequence WHERE name = 'alert_events'").pluck().get() as number | undefined) ?? 0;
 
-  const putBudget = db.transaction((budget: Budget) => {
+  const putBudget = db.transaction((budget: Budget, stamp: AuditStamp) => {
     const before = budgetBody(budget.id);
     const stored: Budget = before ? { ...budget, createdAtMs: before.createdAtMs } : budget;
     sql("INSERT INTO budgets (id, cluster_id, body) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET cluster_id = excluded.cluster_id, body = excluded.body").run(
@@ -70,11 +73,14 @@ export function createSqliteAlertOps(db: Database, guard: <T>(work: () => T) => 
       stored.clusterId,
       JSON.stringify(budgetToStored(stored)),
     );
+    audit(auditEntry({ resourceType: "budget", resourceId: stored.id, before, after: stored, stamp, toJson: budgetToStored }));
     return { stored, before };
   });
-  const deleteBudget = db.transaction((id: string) => {
+  const deleteBudget = db.transaction((id: string, stamp: AuditStamp) => {
     const before = budgetBody(id);
-    if (before) sql("DELETE FROM budgets WHERE id = ?").run(id);
+    if (!before) return undefined;
+    sql("DELETE FROM budgets WHERE id = ?").run(id);
+    audit(auditEntry({ resourceType: "budget", resourceId: id, before, after: undefined, stamp, toJson: budgetToStored }));
     return before;
   });
   const insertAlert = db.transaction((alert: Alert, eventMs: number) => {
@@ -95,11 +101,22 @@ export function createSqliteAlertOps(db: Database, guard: <T>(work: () => T) => 
     if (alert.acknowledged) return { alert, newly: false };
     const acknowledged: Alert = { ...alert, acknowledged: true, acknowledgedBy: request.by, acknowledgedAtMs: request.atMs, acknowledgeNote: request.note };
     sql("UPDATE alerts SET acknowledged = 1, body = ? WHERE id = ?").run(JSON.stringify(alertToStored(acknowledged)), alert.id);
+    audit(
+      auditEntry({
+        resourceType: "alert",
+        resourceId: alert.id,
+        before: alert,
+        after: acknowledged,
+        stamp: { actor: request.by, atMs: request.atMs },
+        toJson: alertToStored,
+        action: "alert.acknowledge",
+      }),
+    );
     return { alert: acknowledged, newly: true, event: appendEvent("acknowledged", acknowledged, request.atMs) };
   });
 
   return {
-    putBudget: async (budget) => guard(() => putBudget.immediate(budget)),
+    putBudget: async (budget, stamp) => guard(() => putBudget.immediate(budget, stamp)),
     getBudget: async (id) => guard(() => budgetBody(id)),
     listBudgets: async ({ clusterIds, after, limit }) =>
       guard(() => {
@@ -111,7 +128,7 @@ export function createSqliteAlertOps(db: Database, guard: <T>(work: () => T) => 
           .all(...(restrict ? [after ?? "", JSON.stringify(clusterIds), limit] : [after ?? "", limit])) as string[];
         return rows.map((body) => budgetFromStored(JSON.parse(body) as StoredBudget));
       }),
-    deleteBudget: async (id) => guard(() => deleteBudget.immediate(id)),
+    deleteBudget: async (id, stamp) => guard(() => deleteBudget.immediate(id, stamp)),
     budgetsForClusters: async (clusterIds) =>
       guard(() =>
         (sql("SELECT body FROM budgets WHERE cluster_id IN (SELECT value FROM json_each(?)) ORDER BY id").pluck().all(JSON.stringify(clusterIds)) as string[]).map(

@@ -20,6 +20,7 @@ import { rollupDeltas } from "../../domain/rollup.js";
 import { idHash } from "./id-hash.js";
 import { migrate } from "./migrations.js";
 import { createSqliteAlertOps, type SqliteAlertOps } from "./sqlite-alert-store.js";
+import { createSqliteAuditOps, type SqliteAuditOps } from "./sqlite-audit-store.js";
 import { guarded } from "./store-error.js";
 
 /** How the SQLite store opens its file. */
@@ -91,12 +92,13 @@ export function createSqliteCostStore(options: SqliteStoreOptions): CostStore {
     clusterTotals: (clusterIds) => records.clusterTotals(clusterIds),
     listRecords: (query) => records.listRecords(query),
     ...alerts,
+    ...createSqliteAuditOps(db, guarded),
     close: () => records.close(),
   };
 }
 
 /** The record, roll-up and sum operations of the SQLite store. */
-class SqliteRecordStore implements Omit<CostStore, keyof SqliteAlertOps> {
+class SqliteRecordStore implements Omit<CostStore, keyof SqliteAlertOps | keyof SqliteAuditOps> {
   private readonly statements = new Map<string, Statement>();
   private readonly insertBatch: (records: readonly CostRecord[], receivedAtMs: number) => InsertResult[];
 
