@@ -12,6 +12,7 @@ import { createHealthStatus, type HealthStatus } from "./api/health.js";
 import { createInterceptors, createRoutes } from "./api/routes.js";
 import type { CostCore } from "./core/cost-core.js";
 import type { Logger } from "./logger.js";
+import type { Metrics } from "./observability/metrics.js";
 
 /** How the server listens. */
 export interface ServerOptions {
@@ -28,6 +29,8 @@ export interface ServerOptions {
   /** API keys; undefined is development mode, where every call is allowed as "anonymous". */
   readonly keyRing?: KeyRing | undefined;
   readonly streamLimits?: Partial<StreamLimits>;
+  /** Prometheus metrics, served at /metrics; none when undefined. */
+  readonly metrics?: Metrics | undefined;
 }
 
 /** A running server. */
@@ -49,12 +52,12 @@ export async function startServer(core: CostCore, logger: Logger, options: Serve
   const health = createHealthStatus({ "": ServingStatus.SERVING, "dreamnet.cost.v1.CostService": ServingStatus.SERVING });
   const shutdown = new AbortController();
   const handler = connectNodeAdapter({
-    routes: createRoutes({ core, health, logger }),
-    interceptors: createInterceptors({ core, health, logger }),
+    routes: createRoutes({ core, health, logger, metrics: options.metrics }),
+    interceptors: createInterceptors({ core, health, logger, metrics: options.metrics }),
     readMaxBytes: options.readMaxBytes ?? 4 * 1024 * 1024,
     shutdownSignal: shutdown.signal,
     requestGate: createAuthGate(options.keyRing, options.streamLimits),
-    fallback: (req, res) => plainRoutes(req, res, health),
+    fallback: (req, res) => plainRoutes(req, res, health, options.metrics),
   });
 
   const sessions = new Set<http2.ServerHttp2Session>();
@@ -142,8 +145,21 @@ function routeByPreface(socket: net.Socket, h1: http.Server, h2: http2.Http2Serv
 type FallbackHandler = NonNullable<Parameters<typeof connectNodeAdapter>[0]["fallback"]>;
 
 /** Plain HTTP routes beside the RPCs: a liveness probe for containers and a pointer for people. */
-function plainRoutes(req: Parameters<FallbackHandler>[0], res: Parameters<FallbackHandler>[1], health: HealthStatus): void {
+function plainRoutes(req: Parameters<FallbackHandler>[0], res: Parameters<FallbackHandler>[1], health: HealthStatus, metrics: Metrics | undefined): void {
   const path = (req.url ?? "/").split("?")[0];
+  if (req.method === "GET" && path === "/metrics" && metrics) {
+    metrics.registry.metrics().then(
+      (text) => {
+        res.writeHead(200, { "content-type": metrics.registry.contentType });
+        res.end(text);
+      },
+      () => {
+        res.writeHead(503, { "content-type": "text/plain" });
+        res.end("metrics unavailable\n");
+      },
+    );
+    return;
+  }
   if (req.method === "GET" && path === "/healthz") {
     const serving = health.get("") === ServingStatus.SERVING;
     res.writeHead(serving ? 200 : 503, { "content-type": "text/plain" });

@@ -27,12 +27,15 @@ const MAX_LISTED_REJECTIONS = 100;
 const MAX_MESSAGES_IN_FLIGHT = 4;
 
 /** RecordCost and RecordCosts: validate at the edge, hand valid records to the ingest pipeline. */
-export function createIngestHandlers(core: CostCore) {
+export function createIngestHandlers(core: CostCore, onRejected: (count: number) => void = () => {}) {
   return {
     async recordCost(request: RecordCostRequest, context: HandlerContext): Promise<RecordCostResponse> {
       if (!request.record) throw invalidArgument({ field: "record", description: "is required" });
       const record = recordFromProto(request.record, core.clock.now(), "record");
-      if (isViolation(record)) throw invalidArgument(record);
+      if (isViolation(record)) {
+        onRejected(1);
+        throw invalidArgument(record);
+      }
       requireCluster(principalOf(context), record.clusterId, "record.cluster_id");
       const [outcome] = await core.ingest.record([record]);
       if (!outcome) throw new Error("ingest returned no outcome");
@@ -114,6 +117,7 @@ export function createIngestHandlers(core: CostCore) {
         if (inFlight.length >= MAX_MESSAGES_IN_FLIGHT) await inFlight.shift();
       }
       await Promise.all(inFlight);
+      onRejected(Number(tally.rejected));
       if (failure) throw failure.error;
       tally.listed.sort((a, b) => (a.index < b.index ? -1 : a.index > b.index ? 1 : 0));
       return create(RecordCostsResponseSchema, {

@@ -6,7 +6,9 @@ import type { Logger } from "../logger.js";
 import { createAlertHandlers } from "./alert-handlers.js";
 import { createAuditHandlers } from "./audit-handlers.js";
 import { createBudgetHandlers } from "./budget-handlers.js";
+import type { Metrics } from "../observability/metrics.js";
 import { createErrorInterceptor } from "./error-interceptor.js";
+import { createObserveInterceptor } from "./observe-interceptor.js";
 import { registerHealthService, type HealthStatus } from "./health.js";
 import { createIngestHandlers } from "./ingest-handlers.js";
 import { createReadHandlers } from "./read-handlers.js";
@@ -17,18 +19,20 @@ export interface RouteDeps {
   readonly core: CostCore;
   readonly health: HealthStatus;
   readonly logger: Logger;
+  readonly metrics?: Metrics | undefined;
 }
 
 /** Interceptors for every call, outermost first. */
 export function createInterceptors(deps: RouteDeps): Interceptor[] {
-  return [createErrorInterceptor(deps.logger)];
+  // Outermost first: observation sees the final code the error interceptor chose.
+  return [createObserveInterceptor(deps.logger, deps.metrics), createErrorInterceptor(deps.logger)];
 }
 
 /** Registers CostService, gRPC health checking and server reflection on a router. */
 export function createRoutes(deps: RouteDeps): (router: ConnectRouter) => void {
   return (router) => {
     router.service(CostService, {
-      ...createIngestHandlers(deps.core),
+      ...createIngestHandlers(deps.core, (count) => deps.metrics?.countRejected(count)),
       ...createReadHandlers(deps.core),
       ...createBudgetHandlers(deps.core),
       ...createAlertHandlers(deps.core),

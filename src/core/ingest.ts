@@ -12,17 +12,22 @@ export type RecordOutcome =
   /** Stored before with different content: refused, the stored record stays. */
   | { readonly kind: "conflict"; readonly stored: StoredCostRecord };
 
-/** New records just committed, for whoever reacts to spend (budgets, metrics). */
+/** A committed write, for whoever reacts to spend (budgets) or measures ingestion (metrics). */
 export interface CommittedBatch {
+  /** The records that were new; empty when the write held only duplicates. */
   readonly records: readonly CostRecord[];
+  /** Records in the write: new, duplicates and conflicts. */
+  readonly submitted: number;
   readonly committedAtMs: number;
+  /** How long the store took to commit, in ms. */
+  readonly writeMs: number;
 }
 
 /** The ingest pipeline: validated domain records in, committed outcomes out. */
 export interface Ingestor {
   /** Records a batch; resolves once committed, with one outcome per record in order. */
   record(records: readonly CostRecord[]): Promise<readonly RecordOutcome[]>;
-  /** Calls `listener` after every commit that stored new records. */
+  /** Calls `listener` after every commit. */
   onCommitted(listener: (batch: CommittedBatch) => void): void;
   /** Records queued or being written. */
   readonly pendingRecords: number;
@@ -43,7 +48,9 @@ export function createIngestor({ store, clock, groupCommit }: IngestOptions): In
 
   const committer = createGroupCommitter<CostRecord, RecordOutcome>(async (records) => {
     const committedAtMs = clock.now();
+    const started = performance.now();
     const results = await store.insertRecords(records, committedAtMs);
+    const writeMs = performance.now() - started;
     const fresh: CostRecord[] = [];
     const outcomes = results.map((result, i): RecordOutcome => {
       const record = records[i] as CostRecord;
@@ -53,10 +60,8 @@ export function createIngestor({ store, clock, groupCommit }: IngestOptions): In
       }
       return sameRecordContent(record, result.stored) ? { kind: "duplicate" } : { kind: "conflict", stored: result.stored };
     });
-    if (fresh.length > 0) {
-      const batch = { records: fresh, committedAtMs };
-      for (const listener of listeners) listener(batch);
-    }
+    const batch: CommittedBatch = { records: fresh, submitted: records.length, committedAtMs, writeMs };
+    for (const listener of listeners) listener(batch);
     return outcomes;
   }, groupCommit);
 
