@@ -1,8 +1,3 @@
-import { once } from "node:events";
-import http from "node:http";
-import http2 from "node:http2";
-import net from "node:net";
-import type { AddressInfo } from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
@@ -11,6 +6,7 @@ import type { KeyRing } from "./api/auth/api-keys.js";
 import { createHealthStatus, type HealthStatus } from "./api/health.js";
 import { createInterceptors, createRoutes } from "./api/routes.js";
 import type { CostCore } from "./core/cost-core.js";
+import { listenOnePort } from "./http-listener.js";
 import type { Logger } from "./logger.js";
 import type { Metrics } from "./observability/metrics.js";
 
@@ -60,22 +56,8 @@ export async function startServer(core: CostCore, logger: Logger, options: Serve
     fallback: (req, res) => plainRoutes(req, res, health, options.metrics),
   });
 
-  const sessions = new Set<http2.ServerHttp2Session>();
-  const h2 = options.tls
-    ? http2.createSecureServer({ cert: options.tls.cert, key: options.tls.key, allowHTTP1: true }, handler)
-    : http2.createServer({}, handler);
-  h2.on("session", (session: http2.ServerHttp2Session) => {
-    sessions.add(session);
-    session.once("close", () => sessions.delete(session));
-  });
-  const h1 = http.createServer(handler);
-  const front = options.tls ? h2 : net.createServer((socket) => routeByPreface(socket, h1, h2));
-  for (const server of [front, h1]) server.on("error", (error) => logger.error({ err: error }, "server error"));
-
-  front.listen(options.port, options.host);
-  await once(front, "listening");
-  const port = (front.address() as AddressInfo).port;
-  const url = `${options.tls ? "https" : "http"}://${options.host.includes(":") ? `[${options.host}]` : options.host}:${port}`;
+  const listener = await listenOnePort(handler, options, logger);
+  const { port, url } = listener;
 
   let closing: Promise<void> | undefined;
   return {
@@ -87,59 +69,14 @@ export async function startServer(core: CostCore, logger: Logger, options: Serve
         health.setAll(ServingStatus.NOT_SERVING);
         // Watchers get a resume message and end, so their connections can close.
         core.beginShutdown();
-        front.close();
-        // GOAWAY: HTTP/2 clients open no new streams here; streams in flight go on.
-        for (const session of sessions) session.close();
-        h1.closeIdleConnections();
-        const grace = setTimeout(() => {
-          // Past the grace period, end what is left (watchers, endless streams) with a retryable code.
-          shutdown.abort(new ConnectError("the server is shutting down", Code.Unavailable));
-          for (const session of sessions) session.destroy();
-          h1.closeAllConnections();
-        }, options.shutdownGraceMs ?? 10_000);
-        await Promise.all([
-          new Promise<void>((resolve) => (sessions.size === 0 ? resolve() : waitForSessions(sessions, resolve))),
-          new Promise<void>((resolve) => h1.close(() => resolve())),
-        ]);
-        clearTimeout(grace);
-        shutdown.abort(new ConnectError("the server is shutting down", Code.Unavailable));
+        // Past the grace period, calls still running end with UNAVAILABLE (safe to retry).
+        const endCalls = (): void => shutdown.abort(new ConnectError("the server is shutting down", Code.Unavailable));
+        await listener.close(options.shutdownGraceMs ?? 10_000, endCalls);
+        endCalls();
       })();
       return closing;
     },
   };
-}
-
-function waitForSessions(sessions: Set<http2.ServerHttp2Session>, resolve: () => void): void {
-  for (const session of sessions) {
-    session.once("close", () => {
-      if (sessions.size === 0) resolve();
-    });
-  }
-}
-
-const PREFACE = Buffer.from("PRI * HTTP/2.0");
-
-/** Hands a cleartext connection to the HTTP/2 or the HTTP/1.1 server by its first bytes. */
-function routeByPreface(socket: net.Socket, h1: http.Server, h2: http2.Http2Server): void {
-  let seen = Buffer.alloc(0);
-  const onData = (chunk: Buffer): void => {
-    seen = Buffer.concat([seen, chunk]);
-    const n = Math.min(seen.length, PREFACE.length);
-    const isH2 = seen.subarray(0, n).equals(PREFACE.subarray(0, n));
-    if (isH2 && seen.length < PREFACE.length) return;
-    socket.off("data", onData);
-    socket.pause();
-    socket.unshift(seen);
-    // Both servers take bytes already buffered on the socket first. The HTTP/2
-    // session then reads the socket natively, so it must not be set flowing here.
-    if (isH2) h2.emit("connection", socket);
-    else {
-      h1.emit("connection", socket);
-      socket.resume();
-    }
-  };
-  socket.on("data", onData);
-  socket.on("error", () => socket.destroy());
 }
 
 type FallbackHandler = NonNullable<Parameters<typeof connectNodeAdapter>[0]["fallback"]>;
