@@ -1,7 +1,14 @@
 import { create } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import { AuditEventSchema } from "../../gen/dreamnet/cost/v1/audit_pb.js";
-import { ListAuditEventsResponseSchema, type ListAuditEventsRequest, type ListAuditEventsResponse } from "../../gen/dreamnet/cost/v1/cost_service_pb.js";
+import {
+  ListAuditEventsResponseSchema,
+  VerifyStoreResponseSchema,
+  type ListAuditEventsRequest,
+  type ListAuditEventsResponse,
+  type VerifyStoreRequest,
+  type VerifyStoreResponse,
+} from "../../gen/dreamnet/cost/v1/cost_service_pb.js";
 import type { CostCore } from "../core/cost-core.js";
 import type { AuditResource } from "../domain/audit.js";
 import { principalOf, visibleClusters } from "./auth/principal.js";
@@ -12,9 +19,22 @@ import { msFromTimestamp, timestampFromMs } from "./time-mapping.js";
 
 const RESOURCES: readonly AuditResource[] = ["budget", "alert", "api_key"];
 
-/** ListAuditEvents (admin scope, checked by the request gate). */
+/** ListAuditEvents and VerifyStore (admin scope, checked by the request gate). */
 export function createAuditHandlers(core: CostCore) {
   return {
+    async verifyStore(request: VerifyStoreRequest): Promise<VerifyStoreResponse> {
+      const max = pageSize(request.maxMismatches, "max_mismatches", 100, 10_000);
+      const report = await core.verify(max);
+      return create(VerifyStoreResponseSchema, {
+        recordsChecked: BigInt(report.recordsChecked),
+        rollupRowsChecked: BigInt(report.rollupRowsChecked),
+        budgetsChecked: BigInt(report.budgetsChecked),
+        alertsChecked: BigInt(report.alertsChecked),
+        mismatchCount: BigInt(report.mismatchCount),
+        mismatches: [...report.mismatches],
+      });
+    },
+
     async listAuditEvents(request: ListAuditEventsRequest, context: HandlerContext): Promise<ListAuditEventsResponse> {
       if (request.resourceType !== "" && !(RESOURCES as readonly string[]).includes(request.resourceType)) {
         throw invalidArgument({ field: "resource_type", description: `must be one of ${RESOURCES.join(", ")} (got "${request.resourceType.slice(0, 40)}")` });

@@ -13,6 +13,7 @@ import {
   type RejectedRecord,
 } from "../../gen/dreamnet/cost/v1/cost_service_pb.js";
 import type { CostCore } from "../core/cost-core.js";
+import { ShuttingDownError } from "../core/errors.js";
 import type { RecordOutcome } from "../core/ingest.js";
 import type { CostRecord } from "../domain/cost-record.js";
 import { RECORD_LIMITS } from "../domain/limits.js";
@@ -63,6 +64,8 @@ export function createIngestHandlers(core: CostCore, onRejected: (count: number)
 
       for await (const message of requests) {
         if (failure) break;
+        // Shutting down past the grace period: what is committed stays, the rest is refused whole.
+        if (context.signal.aborted) throw new ShuttingDownError();
         const count = message.records.length;
         if (count > RECORD_LIMITS.maxRecordsPerMessage) {
           throw invalidArgument({

@@ -7,6 +7,7 @@ import type { GroupCommitOptions } from "./group-commit.js";
 import { createIngestor, type Ingestor } from "./ingest.js";
 import { getSeries, type SeriesPoint, type SeriesQuery } from "./series.js";
 import { createSummaryReader, type SummaryReader } from "./summaries.js";
+import { verifyStore, type VerifyReport } from "./verify.js";
 import type { StoredCostRecord } from "../domain/cost-record.js";
 import { DAY_MS } from "../domain/time.js";
 import { createAlertEngine, type AlertEngine } from "./alert-engine.js";
@@ -37,6 +38,8 @@ export interface CostCore {
   readonly feed: AlertFeed;
   readonly engine: AlertEngine;
   readonly audit: AuditService;
+  /** Recounts roll-ups and expected alerts from the raw records and reports mismatches. */
+  verify(maxMismatches?: number): Promise<VerifyReport>;
   /** Drops feed events past retention; also runs hourly on its own. */
   pruneAlertEvents(): Promise<number>;
   breakdown(query: BreakdownQuery): Promise<BreakdownEntry[]>;
@@ -73,6 +76,7 @@ export function createCostCore(options: CostCoreOptions): CostCore {
     engine,
     audit: createAuditService({ store, clock }),
     pruneAlertEvents,
+    verify: (maxMismatches) => verifyStore(store, clock, maxMismatches),
     beginShutdown: () => feed.close("server shutting down"),
     breakdown: (query) => getBreakdown(store, query),
     series: (query) => getSeries(store, query),

@@ -93,6 +93,21 @@ export interface AlertQuery {
   readonly limit: number;
 }
 
+/** One stored roll-up row with its whole key, for verification. Fields a scope does not have are "" (or 0). */
+export interface RollupRow {
+  readonly scope: "cluster" | "detail" | "totals";
+  readonly level: string;
+  readonly clusterId: string;
+  readonly bucketStartMs: number;
+  readonly currency: string;
+  readonly provider: string;
+  readonly operation: string;
+  readonly model: string;
+  readonly units: bigint;
+  readonly nanos: bigint;
+  readonly count: number;
+}
+
 /** The outcome of recording an acknowledgment. */
 export interface AcknowledgeResult {
   readonly alert: Alert;
@@ -123,6 +138,8 @@ export interface CostStore {
   listClusters(query: { readonly after?: string | undefined; readonly limit: number; readonly clusterIds?: readonly string[] | undefined }): Promise<readonly string[]>;
   /** All-time totals of the given clusters, one row per cluster and currency. */
   clusterTotals(clusterIds: readonly string[]): Promise<readonly ClusterTotal[]>;
+  /** Every stored roll-up row of a scope, a page at a time (opaque `after`). */
+  listRollupRows(query: { readonly scope: RollupRow["scope"]; readonly after?: string | undefined; readonly limit: number }): Promise<{ readonly rows: readonly RollupRow[]; readonly next?: string | undefined }>;
   /** Raw records of a time range, a page at a time. */
   listRecords(query: RecordPageQuery): Promise<RecordPage>;
 

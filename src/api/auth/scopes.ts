@@ -27,4 +27,5 @@ export const METHOD_SCOPES: Readonly<Record<string, Scope>> = {
   WatchAlerts: "alerts:read",
   AcknowledgeAlert: "alerts:ack",
   ListAuditEvents: "admin",
+  VerifyStore: "admin",
 };

@@ -10,6 +10,7 @@ import type {
   RecordPage,
   RecordPageQuery,
   RecordSumQuery,
+  RollupRow,
   RollupSumQuery,
   SumFilter,
   SumRow,
@@ -61,6 +62,12 @@ interface SumRowRaw {
   n: bigint;
 }
 
+const ROLLUP_TABLES: Readonly<Record<RollupRow["scope"], { table: string; key: readonly string[] }>> = {
+  cluster: { table: "cluster_rollups", key: ["level", "cluster_id", "bucket_start", "currency"] },
+  detail: { table: "detail_rollups", key: ["level", "cluster_id", "bucket_start", "currency", "provider", "operation", "model"] },
+  totals: { table: "cluster_totals", key: ["cluster_id", "currency"] },
+};
+
 const GROUP_COLUMNS: Readonly<Record<GroupField, string>> = {
   cluster: "cluster_id",
   provider: "provider",
@@ -91,6 +98,7 @@ export function createSqliteCostStore(options: SqliteStoreOptions): CostStore {
     listClusters: (query) => records.listClusters(query),
     clusterTotals: (clusterIds) => records.clusterTotals(clusterIds),
     listRecords: (query) => records.listRecords(query),
+    listRollupRows: (query) => records.listRollupRows(query),
     ...alerts,
     ...createSqliteAuditOps(db, guarded),
     close: () => records.close(),
@@ -242,6 +250,32 @@ class SqliteRecordStore implements Omit<CostStore, keyof SqliteAlertOps | keyof 
         records: rows.map(recordFromRow),
         next: rows.length === query.limit && last ? `${last.ts_ms}:${last.seq}` : undefined,
       };
+    });
+  }
+
+  async listRollupRows(query: { scope: RollupRow["scope"]; after?: string | undefined; limit: number }): Promise<{ rows: readonly RollupRow[]; next?: string | undefined }> {
+    const shape = ROLLUP_TABLES[query.scope];
+    return this.guard(() => {
+      const keyColumns = shape.key.join(", ");
+      const after = query.after === undefined ? undefined : (JSON.parse(query.after) as unknown[]);
+      const sql = `SELECT * FROM ${shape.table} ${after ? `WHERE (${keyColumns}) > (${shape.key.map(() => "?").join(", ")})` : ""} ORDER BY ${keyColumns} LIMIT ?`;
+      const raw = this.statement(sql).all(...(after ?? []), query.limit) as Record<string, unknown>[];
+      const rows = raw.map((r): RollupRow => ({
+        scope: query.scope,
+        level: (r.level as string | undefined) ?? "",
+        clusterId: r.cluster_id as string,
+        bucketStartMs: r.bucket_start === undefined ? 0 : Number(r.bucket_start),
+        currency: r.currency as string,
+        provider: (r.provider as string | undefined) ?? "",
+        operation: (r.operation as string | undefined) ?? "",
+        model: (r.model as string | undefined) ?? "",
+        units: r.units as bigint,
+        nanos: r.nanos as bigint,
+        count: Number(r.record_count),
+      }));
+      const last = raw[raw.length - 1];
+      const next = raw.length === query.limit && last ? JSON.stringify(shape.key.map((k) => (typeof last[k] === "bigint" ? Number(last[k]) : last[k]))) : undefined;
+      return { rows, next };
     });
   }
 
