@@ -1,9 +1,16 @@
 import { readFileSync } from "node:fs";
+import { BRIDGE_SETTINGS, bridgeConfigFrom, type BridgeConfig } from "./bridge/bridge-config.js";
 
 /** Where records live: the embedded SQLite file (default) or MongoDB. */
 export type StoreConfig =
   | { readonly kind: "sqlite"; readonly path: string; readonly synchronous: "FULL" | "NORMAL" }
-  | { readonly kind: "mongodb"; readonly uri: string; readonly database: string };
+  | {
+      readonly kind: "mongodb";
+      readonly uri: string;
+      readonly database: string;
+      /** "majority" (default) or how many replica set members must acknowledge a write. */
+      readonly writeConcern: "majority" | number;
+    };
 
 /** The validated configuration of `cost-core serve`. */
 export interface Config {
@@ -20,6 +27,8 @@ export interface Config {
   readonly insecure: boolean;
   readonly maxStreamsPerKey: number;
   readonly maxWatchers: number;
+  /** The Economic Engine bridge run inside serve; undefined unless COST_CORE_BRIDGE_ENDPOINT is set. */
+  readonly bridge?: BridgeConfig | undefined;
 }
 
 /** Every problem found in the configuration, each naming its setting. */
@@ -42,6 +51,7 @@ export const SETTINGS = {
   SQLITE_SYNC: { default: "FULL", help: "FULL (survives power loss) or NORMAL (survives a crash, faster)" },
   MONGODB_URI: { default: "", help: "MongoDB connection string (a replica set)" },
   MONGODB_DATABASE: { default: "cost_core", help: "MongoDB database name" },
+  MONGODB_WRITE_CONCERN: { default: "majority", help: "MongoDB write concern: majority, or how many members must acknowledge (1-50)" },
   LOG_LEVEL: { default: "info", help: "trace, debug, info, warn, error or silent" },
   SHUTDOWN_GRACE_MS: { default: "10000", help: "how long shutdown waits for calls in flight" },
   MAX_MESSAGE_BYTES: { default: "4194304", help: "largest request message" },
@@ -51,6 +61,7 @@ export const SETTINGS = {
   INSECURE: { default: "false", help: "true allows development mode (no API keys) on a non-loopback interface" },
   MAX_STREAMS_PER_KEY: { default: "64", help: "open streaming calls per API key" },
   MAX_WATCHERS: { default: "2000", help: "open WatchAlerts streams per server" },
+  ...BRIDGE_SETTINGS,
 } as const;
 
 /** A setting's name. */
@@ -113,7 +124,12 @@ export function parseConfig(...layers: RawSettings[]): Config {
   } else if (merged.STORE === "mongodb") {
     if (!/^mongodb(\+srv)?:\/\//.test(merged.MONGODB_URI)) problems.push("COST_CORE_MONGODB_URI must be a mongodb:// or mongodb+srv:// URI when COST_CORE_STORE is mongodb");
     if (!/^[A-Za-z0-9_-]{1,63}$/.test(merged.MONGODB_DATABASE)) problems.push(`COST_CORE_MONGODB_DATABASE must be 1-63 of A-Z a-z 0-9 _ - (got "${merged.MONGODB_DATABASE}")`);
-    store = { kind: "mongodb", uri: merged.MONGODB_URI, database: merged.MONGODB_DATABASE };
+    const w = merged.MONGODB_WRITE_CONCERN;
+    const members = Number(w);
+    if (w !== "majority" && !(/^\d+$/.test(w) && members >= 1 && members <= 50)) {
+      problems.push(`COST_CORE_MONGODB_WRITE_CONCERN must be majority or a whole number from 1 to 50 (got "${w}")`);
+    }
+    store = { kind: "mongodb", uri: merged.MONGODB_URI, database: merged.MONGODB_DATABASE, writeConcern: w === "majority" ? "majority" : members };
   } else {
     problems.push(`COST_CORE_STORE must be sqlite or mongodb (got "${merged.STORE}")`);
   }
@@ -130,8 +146,10 @@ export function parseConfig(...layers: RawSettings[]): Config {
     }
   }
 
+  const bridge = merged.BRIDGE_ENDPOINT === "" ? undefined : bridgeConfigFrom(merged, problems);
+
   if (problems.length > 0 || !store) throw new ConfigError(problems);
-  return { host: merged.HOST, port, store, logLevel: merged.LOG_LEVEL, shutdownGraceMs, readMaxBytes, tls, keysFile, insecure, maxStreamsPerKey, maxWatchers };
+  return { host: merged.HOST, port, store, logLevel: merged.LOG_LEVEL, shutdownGraceMs, readMaxBytes, tls, keysFile, insecure, maxStreamsPerKey, maxWatchers, bridge };
 }
 
 /** Whether a host name or address only accepts connections from this machine. */

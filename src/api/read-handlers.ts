@@ -74,8 +74,10 @@ export function createReadHandlers(core: CostCore) {
     async *exportCosts(request: ExportCostsRequest, context: HandlerContext): AsyncGenerator<ExportCostsResponse> {
       const clusterId = optionalId(request.clusterId, "cluster_id");
       const size = pageSize(request.pageSize, "page_size", 1_000, 5_000);
-      const endMs = core.clock.now() + RECORD_LIMITS.maxFutureSkewMs;
-      const range = timeRange(request.startTime, request.endTime, { endMs, lengthMs: endMs - RECORD_LIMITS.minTimestampMs });
+      const range = timeRange(request.startTime, request.endTime, {
+        endMs: core.clock.now() + RECORD_LIMITS.maxFutureSkewMs,
+        startMs: RECORD_LIMITS.minTimestampMs,
+      });
       for await (const records of core.exportRecords({ clusterIds: visibleClusters(principalOf(context), clusterId), range, pageSize: size })) {
         yield create(ExportCostsResponseSchema, { records: records.map(recordToProto) });
       }

@@ -85,6 +85,7 @@ function checkText(value: string, field: string, maxLength: number, required: bo
   // UTF-16 length is an upper bound of the character count; count exactly only when it matters.
   if (value.length > maxLength && [...value].length > maxLength) return { field, description: `must be at most ${maxLength} characters` };
   if (CONTROL.test(value)) return { field, description: "must not contain control characters" };
+  if (!value.isWellFormed()) return { field, description: "must be valid Unicode (it holds a lone surrogate)" };
   if (value.trim() !== value) return { field, description: "must not start or end with white space" };
   return undefined;
 }
@@ -92,6 +93,7 @@ function checkText(value: string, field: string, maxLength: number, required: bo
 // protobuf-es hands google.protobuf.Struct over as a plain JSON object.
 function metadataFromProto(value: JsonObject, field: string): { json: string; model: string } | FieldViolation {
   if (!allFinite(value)) return { field, description: "holds a number JSON cannot represent (NaN or Infinity)" };
+  if (!allWellFormed(value)) return { field, description: "holds a key or string that is not valid Unicode (a lone surrogate)" };
   const depth = jsonDepth(value);
   if (depth > RECORD_LIMITS.maxMetadataDepth) {
     return { field, description: `is nested ${depth} levels deep; at most ${RECORD_LIMITS.maxMetadataDepth} are allowed` };
@@ -109,6 +111,13 @@ function allFinite(value: JsonValue): boolean {
   if (typeof value === "number") return Number.isFinite(value);
   if (typeof value !== "object" || value === null) return true;
   return (Array.isArray(value) ? value : Object.values(value)).every((v) => allFinite(v as JsonValue));
+}
+
+function allWellFormed(value: JsonValue): boolean {
+  if (typeof value === "string") return value.isWellFormed();
+  if (typeof value !== "object" || value === null) return true;
+  if (Array.isArray(value)) return value.every((v) => allWellFormed(v));
+  return Object.entries(value).every(([k, v]) => k.isWellFormed() && allWellFormed(v as JsonValue));
 }
 
 /** Nesting depth of objects and arrays: a flat object is 1. */

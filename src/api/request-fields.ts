@@ -39,18 +39,19 @@ export function timeZone(value: string, field: string): string {
 }
 
 /**
- * A time range from optional start and end timestamps: an unset end is `defaultEndMs`,
- * an unset start is `defaultLengthMs` before the end. The start must come first.
+ * A time range from optional start and end timestamps: an unset end is `defaults.endMs`;
+ * an unset start is `defaults.startMs`, or `defaults.lengthMs` before the end. The
+ * start must come first.
  */
 export function timeRange(
   start: Timestamp | undefined,
   end: Timestamp | undefined,
-  defaults: { readonly endMs: number; readonly lengthMs: number },
+  defaults: { readonly endMs: number; readonly lengthMs: number } | { readonly endMs: number; readonly startMs: number },
   fields: { readonly start: string; readonly end: string } = { start: "start_time", end: "end_time" },
 ): TimeRange {
   const toMs = end ? msFromTimestamp(end, fields.end) : defaults.endMs;
   if (isViolation(toMs)) throw invalidArgument(toMs);
-  const fromMs = start ? msFromTimestamp(start, fields.start) : toMs - defaults.lengthMs;
+  const fromMs = start ? msFromTimestamp(start, fields.start) : "startMs" in defaults ? defaults.startMs : toMs - defaults.lengthMs;
   if (isViolation(fromMs)) throw invalidArgument(fromMs);
   if (fromMs >= toMs) throw invalidArgument({ field: fields.start, description: `must be before ${fields.end}` });
   return { fromMs, toMs };

@@ -1,8 +1,12 @@
 import { Command, Option } from "commander";
 import { SETTINGS, type RawSettings } from "../config.js";
 import { addAlertCommands } from "./alert-commands.js";
+import { addBridgeCommands } from "./bridge-command.js";
 import { addBudgetCommands } from "./budget-commands.js";
+import { addExportCommand } from "./export-command.js";
+import { addImportCommand } from "./import-command.js";
 import { addKeysCommands } from "./keys-command.js";
+import { addVerifyCommand } from "./verify-command.js";
 import { reportError, withClientOptions, type ClientFlags } from "./client-options.js";
 import { recordCommand, type RecordFlags } from "./record-command.js";
 import { serve } from "./serve-command.js";
@@ -22,16 +26,18 @@ export function createProgram(): Command {
     .addOption(new Option("--store <kind>", `${SETTINGS.STORE.help} (env COST_CORE_STORE)`).choices(["sqlite", "mongodb"]))
     .option("--db <path>", `${SETTINGS.SQLITE_PATH.help} (env COST_CORE_SQLITE_PATH, default ${SETTINGS.SQLITE_PATH.default})`)
     .option("--mongodb-uri <uri>", `${SETTINGS.MONGODB_URI.help} (env COST_CORE_MONGODB_URI)`)
+    .option("--mongodb-database <name>", `${SETTINGS.MONGODB_DATABASE.help} (env COST_CORE_MONGODB_DATABASE, default ${SETTINGS.MONGODB_DATABASE.default})`)
     .option("--log-level <level>", `${SETTINGS.LOG_LEVEL.help} (env COST_CORE_LOG_LEVEL)`)
     .option("--keys-file <path>", `${SETTINGS.KEYS_FILE.help} (env COST_CORE_KEYS_FILE)`)
     .option("--insecure", SETTINGS.INSECURE.help)
-    .action(async (opts: { host?: string; port?: string; store?: string; db?: string; mongodbUri?: string; logLevel?: string; keysFile?: string; insecure?: boolean }) => {
+    .action(async (opts: { host?: string; port?: string; store?: string; db?: string; mongodbUri?: string; mongodbDatabase?: string; logLevel?: string; keysFile?: string; insecure?: boolean }) => {
       const flags: RawSettings = {
         HOST: opts.host,
         PORT: opts.port,
         STORE: opts.store,
         SQLITE_PATH: opts.db,
         MONGODB_URI: opts.mongodbUri,
+        MONGODB_DATABASE: opts.mongodbDatabase,
         LOG_LEVEL: opts.logLevel,
         KEYS_FILE: opts.keysFile,
         INSECURE: opts.insecure ? "true" : undefined,
@@ -61,7 +67,11 @@ export function createProgram(): Command {
 
   addBudgetCommands(program, run);
   addAlertCommands(program, run);
+  addBridgeCommands(program, run);
+  addImportCommand(program, run);
+  addExportCommand(program, run);
   addKeysCommands(program, run);
+  addVerifyCommand(program, run);
   return program;
 }
 

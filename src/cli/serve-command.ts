@@ -3,8 +3,11 @@ import { createKeyRing, KeysFileError, loadKeysFile } from "../api/auth/api-keys
 import { createCostCore } from "../core/cost-core.js";
 import { systemClock } from "../domain/time.js";
 import { createLogger } from "../logger.js";
+import { startEmbeddedBridge } from "./bridge-command.js";
+import { createMetrics } from "../observability/metrics.js";
 import { startServer } from "../server.js";
-import { openStore } from "../store/open-store.js";
+import { MongoStartupError } from "../store/mongo/mongo-errors.js";
+import { openStore, sharedFeedOf } from "../store/open-store.js";
 
 /** `cost-core serve`: config from flags and env, then store, core and server; stops gracefully on SIGTERM/SIGINT. */
 export async function serve(flags: RawSettings): Promise<void> {
@@ -31,8 +34,28 @@ export async function serve(flags: RawSettings): Promise<void> {
     }
     throw error;
   }
-  const store = await openStore(config.store);
-  const core = createCostCore({ store, clock: systemClock });
+  let store;
+  try {
+    store = await openStore(config.store);
+  } catch (error) {
+    // A store that cannot start says why and what to fix (unreachable, credentials, not a replica set).
+    if (error instanceof MongoStartupError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    throw error;
+  }
+  const core = createCostCore({
+    store,
+    clock: systemClock,
+    onBackgroundError: (error, task) => logger.error({ err: error, task }, "background task failed; retrying"),
+  });
+  // With a shared store (MongoDB), alerts raised or acknowledged on other instances
+  // wake this instance's feed too; the events are read from the store by cursor.
+  const feedWatch = sharedFeedOf(store)?.watchAlertEventInserts(() => core.feed.notify(), {
+    onError: (error) => logger.warn({ err: error }, "alert feed change stream failed; reopening it"),
+  });
   const server = await startServer(core, logger, {
     host: config.host,
     port: config.port,
@@ -40,6 +63,7 @@ export async function serve(flags: RawSettings): Promise<void> {
     shutdownGraceMs: config.shutdownGraceMs,
     tls: config.tls,
     keyRing,
+    metrics: createMetrics(core),
     streamLimits: { maxStreamsPerKey: config.maxStreamsPerKey, maxWatchers: config.maxWatchers },
   });
   if (!keyRing) {
@@ -57,6 +81,8 @@ export async function serve(flags: RawSettings): Promise<void> {
     { url: server.url, store: config.store.kind, path: config.store.kind === "sqlite" ? config.store.path : undefined },
     `Cost Core listening on ${server.url} (gRPC, gRPC-Web and Connect)`,
   );
+  // The Economic Engine bridge follows this server like any client, so it starts once the server listens.
+  const bridge = config.bridge ? startEmbeddedBridge(config.bridge, server.url, logger) : undefined;
 
   let stopping = false;
   const stop = (signal: string): void => {
@@ -65,7 +91,10 @@ export async function serve(flags: RawSettings): Promise<void> {
     logger.info({ signal }, "shutting down: finishing calls in flight");
     void (async () => {
       try {
+        // First, so it does not chase the server's "resume" messages while the server stops.
+        await bridge?.stop();
         await server.close();
+        await feedWatch?.close();
         await core.close();
         logger.info("stopped cleanly");
       } catch (error) {

@@ -7,16 +7,17 @@ export default class TotalsReporter implements Reporter {
     let failed = 0;
     let skipped = 0;
     for (const module of testModules) {
-      let tests = 0;
+      let failedHere = 0;
       for (const test of module.children.allTests()) {
-        tests++;
         const state = test.result().state;
         if (state === "passed") passed++;
-        else if (state === "failed") failed++;
+        else if (state === "failed") failedHere++;
         else skipped++;
       }
-      // A file that fails to load has no tests to count; it still failed.
-      if (tests === 0 && module.state() === "failed") failed++;
+      // A file that fails to load, or whose beforeAll throws (its tests then show as
+      // skipped), failed even though no single test did.
+      if (failedHere === 0 && module.state() === "failed") failedHere = 1;
+      failed += failedHere;
     }
     failed += unhandledErrors.length;
     process.stdout.write(`\n${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ""}\n`);

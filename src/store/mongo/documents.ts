@@ -1,6 +1,7 @@
 import { Long } from "mongodb";
 import type { Alert, AlertEvent, AlertEventType } from "../../domain/alert.js";
 import { alertKey } from "../../domain/alert.js";
+import type { AuditEntry, AuditEvent, AuditResource } from "../../domain/audit.js";
 import type { BucketLevel } from "../../domain/bucket-plan.js";
 import type { Budget } from "../../domain/budget.js";
 import type { ClusterTotal } from "../../core/cost-store.js";
@@ -18,11 +19,15 @@ export const COLLECTIONS = {
   budgets: "budgets",
   alerts: "alerts",
   alertEvents: "alert_events",
+  auditEvents: "audit_events",
+  settings: "settings",
   counters: "counters",
 } as const;
 
 /** The counter document whose `seq` numbers the alert feed. */
 export const ALERT_EVENT_COUNTER_ID = "alert_events";
+/** The counter document whose `seq` numbers the audit log. */
+export const AUDIT_EVENT_COUNTER_ID = "audit_events";
 
 /**
  * An integer as MongoDB may hand it back: a number (int32, double, or an Int64 that
@@ -47,6 +52,8 @@ export interface RecordDocument {
   /** Canonical metadata JSON, "" when absent. */
   readonly metadata: string;
   readonly received_ms: number;
+  /** Arrival order (see createArrivalSequence in arrival-order.ts): breaks ties between equal timestamps in listings. */
+  readonly arrival: number;
 }
 
 /** The key fields of a per-cluster roll-up bucket (also its upsert filter). */
@@ -79,8 +86,11 @@ export interface RollupAmounts {
   readonly record_count: StoredInteger;
 }
 
+/** A per-cluster roll-up bucket. */
 export type ClusterRollupDocument = ClusterRollupKey & RollupAmounts;
+/** A detail roll-up bucket. */
 export type DetailRollupDocument = DetailRollupKey & RollupAmounts;
+/** A cluster's all-time total in one currency, with the instant of its last commit. */
 export type ClusterTotalDocument = ClusterTotalKey & RollupAmounts & { readonly last_update_ms: number };
 
 /**
@@ -132,6 +142,25 @@ export interface AlertEventDocument {
   readonly alert: StoredAlert;
 }
 
+/** An audit log entry; `_id` is its sequence number, which follows commit order like the feed's. */
+export interface AuditEventDocument {
+  readonly _id: number;
+  readonly at_ms: number;
+  readonly actor: string;
+  readonly action: string;
+  readonly resource_type: AuditResource;
+  readonly resource_id: string;
+  readonly cluster_id: string;
+  readonly before_json: string;
+  readonly after_json: string;
+}
+
+/** A named value (swapSetting). */
+export interface SettingDocument {
+  readonly _id: string;
+  readonly value: string;
+}
+
 /** A named sequence. */
 export interface CounterDocument {
   readonly _id: string;
@@ -156,12 +185,17 @@ export function numberFromStored(value: unknown): number {
   return n;
 }
 
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** An Int64; refuses what does not fit (Long.fromBigInt would silently wrap it). */
 function int64(value: bigint): Long {
+  if (value < INT64_MIN || value > INT64_MAX) throw new RangeError(`amount ${value} does not fit in a 64-bit integer`);
   return Long.fromBigInt(value);
 }
 
-/** The document a new record is stored as. */
-export function recordToDocument(record: CostRecord, receivedAtMs: number): RecordDocument {
+/** The document a new record is stored as; `arrival` is its place in arrival order. */
+export function recordToDocument(record: CostRecord, receivedAtMs: number, arrival: number): RecordDocument {
   const units = record.cost.nanos / NANOS_PER_UNIT;
   return {
     _id: record.id,
@@ -176,6 +210,7 @@ export function recordToDocument(record: CostRecord, receivedAtMs: number): Reco
     trace_id: record.traceId,
     metadata: record.metadataJson,
     received_ms: receivedAtMs,
+    arrival,
   };
 }
 
@@ -301,4 +336,34 @@ export function alertEventToDocument(seq: number, type: AlertEventType, alert: A
 /** A feed event from its document; the cursor is the sequence number in decimal, as with SQLite. */
 export function alertEventFromDocument(doc: AlertEventDocument): AlertEvent {
   return { cursor: String(numberFromStored(doc._id)), type: doc.type, eventMs: doc.event_ms, alert: alertFromStored(doc.alert) };
+}
+
+/** The document of the audit entry numbered `seq`. */
+export function auditEventToDocument(seq: number, entry: AuditEntry): AuditEventDocument {
+  return {
+    _id: seq,
+    at_ms: entry.atMs,
+    actor: entry.actor,
+    action: entry.action,
+    resource_type: entry.resourceType,
+    resource_id: entry.resourceId,
+    cluster_id: entry.clusterId,
+    before_json: entry.beforeJson,
+    after_json: entry.afterJson,
+  };
+}
+
+/** An audit event from its document; the id is the sequence number in decimal, as with SQLite. */
+export function auditEventFromDocument(doc: AuditEventDocument): AuditEvent {
+  return {
+    id: String(numberFromStored(doc._id)),
+    atMs: doc.at_ms,
+    actor: doc.actor,
+    action: doc.action,
+    resourceType: doc.resource_type,
+    resourceId: doc.resource_id,
+    clusterId: doc.cluster_id,
+    beforeJson: doc.before_json,
+    afterJson: doc.after_json,
+  };
 }

@@ -7,10 +7,10 @@ import { COLLECTIONS } from "./documents.js";
  * pipelines.ts; `_id` is indexed by MongoDB itself.
  */
 export const INDEXES: Readonly<Record<(typeof COLLECTIONS)[keyof typeof COLLECTIONS], readonly IndexDescription[]>> = {
-  // Raw records: edge sums and export pages, per cluster or across all, in (ts, _id) order.
+  // Raw records: edge sums and export pages, per cluster or across all, in (ts, arrival, _id) order.
   records: [
-    { key: { cluster_id: 1, ts: 1, _id: 1 }, name: "cluster_ts_id" },
-    { key: { ts: 1, _id: 1 }, name: "ts_id" },
+    { key: { cluster_id: 1, ts: 1, arrival: 1, _id: 1 }, name: "cluster_ts_arrival" },
+    { key: { ts: 1, arrival: 1, _id: 1 }, name: "ts_arrival" },
   ],
   // Roll-ups: a window of one level, for some clusters or for all.
   cluster_rollups: [
@@ -33,5 +33,12 @@ export const INDEXES: Readonly<Record<(typeof COLLECTIONS)[keyof typeof COLLECTI
   ],
   // Retention deletes by event time; reads go by _id (the sequence number).
   alert_events: [{ key: { event_ms: 1 }, name: "event_ms" }],
+  // The audit log is read newest first by _id, optionally for one resource, actor or cluster.
+  audit_events: [
+    { key: { resource_type: 1, resource_id: 1, _id: -1 }, name: "resource" },
+    { key: { actor: 1, _id: -1 }, name: "actor" },
+    { key: { cluster_id: 1, _id: -1 }, name: "cluster" },
+  ],
+  settings: [],
   counters: [],
 };

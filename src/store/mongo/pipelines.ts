@@ -1,9 +1,9 @@
 import type { Document } from "mongodb";
-import type { AlertQuery, GroupField, RecordPageQuery, RecordSumQuery, RollupSumQuery, SumFilter, SumRow } from "../../core/cost-store.js";
+import type { AlertQuery, GroupField, RecordPageQuery, RecordSumQuery, RollupRow, RollupSumQuery, SumFilter, SumRow } from "../../core/cost-store.js";
 import { InvalidRequestError } from "../../core/errors.js";
 import type { Alert } from "../../domain/alert.js";
-import type { StoredCostRecord } from "../../domain/cost-record.js";
-import { COLLECTIONS, bigIntFromStored, numberFromStored } from "./documents.js";
+import type { AuditQuery } from "../../domain/audit.js";
+import { COLLECTIONS, bigIntFromStored, numberFromStored, type RecordDocument } from "./documents.js";
 
 // Every filter and pipeline the MongoDB store runs is built here, by pure functions,
 // so the tests can run the very same objects through mingo without a server.
@@ -90,37 +90,70 @@ export function clusterListPipeline(query: { readonly after?: string | undefined
   ];
 }
 
+/** The collection holding the roll-up rows of a scope. */
+export function rollupRowsCollectionOf(scope: RollupRow["scope"]): string {
+  return scope === "totals" ? COLLECTIONS.clusterTotals : rollupCollectionOf(scope);
+}
+
+/** The find (on rollupRowsCollectionOf(scope)) of one page of every stored roll-up row, in `_id` order. */
+export function rollupRowsFind(query: { readonly after?: string | undefined; readonly limit: number }): FindSpec {
+  return { filter: query.after === undefined ? {} : { _id: { $gt: query.after } }, sort: { _id: 1 }, limit: query.limit };
+}
+
+/** A RollupRow from a roll-up or total document; fields the scope does not have are "" (or 0). */
+export function rollupRowFromDocument(scope: RollupRow["scope"], doc: Document): RollupRow {
+  const text = (value: unknown): string => (typeof value === "string" ? value : "");
+  return {
+    scope,
+    level: text(doc.level),
+    clusterId: text(doc.cluster_id),
+    bucketStartMs: doc.bucket_start === undefined ? 0 : numberFromStored(doc.bucket_start),
+    currency: text(doc.currency),
+    provider: text(doc.provider),
+    operation: text(doc.operation),
+    model: text(doc.model),
+    units: bigIntFromStored(doc.units),
+    nanos: bigIntFromStored(doc.nanos),
+    count: numberFromStored(doc.record_count),
+  };
+}
+
 /** The find (on cluster_totals) of the given clusters' totals. */
 export function clusterTotalsFind(clusterIds: readonly string[]): FindSpec {
   return { filter: { cluster_id: { $in: [...clusterIds] } }, sort: { cluster_id: 1, currency: 1 } };
 }
 
-/** The position after a record in (ts, _id) order. */
-export function recordCursorOf(record: Pick<StoredCostRecord, "timestampMs" | "id">): string {
-  return `${record.timestampMs}:${record.id}`;
+/** The position after a record document in (ts, arrival, _id) order. */
+export function recordCursorOf(doc: Pick<RecordDocument, "ts" | "arrival" | "_id">): string {
+  return `${doc.ts}:${doc.arrival}:${doc._id}`;
 }
 
-function parseRecordCursor(after: string): { ts: number; id: string } {
-  const match = /^(-?\d{1,16}):([\s\S]*)$/.exec(after);
+function parseRecordCursor(after: string): { ts: number; arrival: number; id: string } {
+  const match = /^(-?\d{1,16}):(\d{1,16}):([\s\S]*)$/.exec(after);
   if (!match) throw new RangeError("malformed record cursor");
-  return { ts: Number(match[1]), id: match[2] ?? "" };
+  return { ts: Number(match[1]), arrival: Number(match[2]), id: match[3] ?? "" };
 }
 
 /**
- * The find (on records) of one page of a time range in (ts, _id) order: keyset
- * pagination, so a page costs the same however deep it is.
+ * The find (on records) of one page of a time range in (timestamp, arrival) order,
+ * the record id breaking what ties remain: keyset pagination, so a page costs
+ * the same however deep it is.
  */
 export function recordPageFind(query: RecordPageQuery): FindSpec {
   const filter: Document = {};
   const position = query.after ? parseRecordCursor(query.after) : undefined;
   if (position && position.ts >= query.fromMs) {
     filter.ts = { $gte: position.ts, $lt: query.toMs };
-    filter.$or = [{ ts: { $gt: position.ts } }, { ts: position.ts, _id: { $gt: position.id } }];
+    filter.$or = [
+      { ts: { $gt: position.ts } },
+      { ts: position.ts, arrival: { $gt: position.arrival } },
+      { ts: position.ts, arrival: position.arrival, _id: { $gt: position.id } },
+    ];
   } else {
     filter.ts = { $gte: query.fromMs, $lt: query.toMs };
   }
   if (query.clusterIds !== undefined) filter.cluster_id = { $in: [...query.clusterIds] };
-  return { filter, sort: { ts: 1, _id: 1 }, limit: query.limit };
+  return { filter, sort: { ts: 1, arrival: 1, _id: 1 }, limit: query.limit };
 }
 
 /** The find (on budgets) of one page of budgets ordered by id. */
@@ -193,4 +226,22 @@ export function feedCursorExpired(afterSeq: number, oldestSeq: number | undefine
 /** The filter (on alert_events) of the events that retention drops. */
 export function alertEventsBeforeFilter(beforeMs: number): Document {
   return { event_ms: { $lt: beforeMs } };
+}
+
+/** The find (on audit_events) of one page of the audit log, newest first (commit order). */
+export function auditPageFind(query: AuditQuery): FindSpec {
+  const filter: Document = {};
+  if (query.actor !== undefined) filter.actor = query.actor;
+  if (query.resourceType !== undefined) filter.resource_type = query.resourceType;
+  if (query.resourceId !== undefined) filter.resource_id = query.resourceId;
+  if (query.clusterIds !== undefined) filter.cluster_id = { $in: [...query.clusterIds] };
+  const at: Document = {};
+  if (query.fromMs !== undefined) at.$gte = query.fromMs;
+  if (query.toMs !== undefined) at.$lt = query.toMs;
+  if (Object.keys(at).length > 0) filter.at_ms = at;
+  if (query.after !== undefined) {
+    if (!/^\d{1,15}$/.test(query.after)) throw new InvalidRequestError("page_token", "is not a token from a previous response");
+    filter._id = { $lt: Number(query.after) };
+  }
+  return { filter, sort: { _id: -1 }, limit: query.limit };
 }

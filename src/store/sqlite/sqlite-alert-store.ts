@@ -162,15 +162,16 @@ export function createSqliteAlertOps(db: Database, guard: <T>(work: () => T) => 
           where.push("(triggered_ms, id) < (?, ?)");
           params.push(Number(match[1]), match[2]);
         }
-        params.push(query.limit);
+        // One row more than asked tells whether another page exists.
+        params.push(query.limit + 1);
         const rows = sql(
           `SELECT body FROM alerts ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY triggered_ms DESC, id DESC LIMIT ?`,
         )
           .pluck()
           .all(...params) as string[];
-        const alerts = rows.map((body) => alertFromStored(JSON.parse(body) as StoredAlert));
+        const alerts = rows.slice(0, query.limit).map((body) => alertFromStored(JSON.parse(body) as StoredAlert));
         const last = alerts[alerts.length - 1];
-        return { alerts, next: alerts.length === query.limit && last ? `${last.triggeredAtMs}:${last.id}` : undefined };
+        return { alerts, next: rows.length > query.limit && last ? `${last.triggeredAtMs}:${last.id}` : undefined };
       }),
     alertKeysForPeriod: async (budgetId, periodStartMs) =>
       guard(

@@ -68,11 +68,12 @@ export function createSqliteAuditOps(db: Database, guard: <T>(work: () => T) => 
           where.push("seq < ?");
           params.push(Number(query.after));
         }
-        params.push(query.limit);
+        // One row more than asked tells whether another page exists.
+        params.push(query.limit + 1);
         const rows = db
           .prepare(`SELECT * FROM audit_events ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY seq DESC LIMIT ?`)
           .all(...params) as AuditRow[];
-        const events = rows.map((r) => ({
+        const events = rows.slice(0, query.limit).map((r) => ({
           id: String(r.seq),
           atMs: r.at_ms,
           actor: r.actor,
@@ -84,7 +85,7 @@ export function createSqliteAuditOps(db: Database, guard: <T>(work: () => T) => 
           afterJson: r.after_json,
         }));
         const last = events[events.length - 1];
-        return { events, next: events.length === query.limit && last ? last.id : undefined };
+        return { events, next: rows.length > query.limit && last ? last.id : undefined };
       }),
   };
 }
