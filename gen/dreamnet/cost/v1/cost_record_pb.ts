@@ -27,8 +27,9 @@ export const file_dreamnet_cost_v1_cost_record: GenFile = /*@__PURE__*/
  */
 export type CostRecord = Message<"dreamnet.cost.v1.CostRecord"> & {
   /**
-   * Client-chosen unique id, 1 to 128 characters with no control characters,
-   * e.g. a UUID. Required.
+   * Client-chosen unique id, 1 to 128 characters, e.g. a UUID. Required. Every
+   * text field of a record must be valid Unicode without control characters and
+   * without white space at either end.
    *
    * @generated from field: string id = 1;
    */

@@ -73,7 +73,7 @@ export const RecordCostResponseSchema: GenMessage<RecordCostResponse> = /*@__PUR
  */
 export type RecordCostsRequest = Message<"dreamnet.cost.v1.RecordCostsRequest"> & {
   /**
-   * 1 to 5,000 records.
+   * At most 5,000 records; an empty message is ignored.
    *
    * @generated from field: repeated dreamnet.cost.v1.CostRecord records = 1;
    */
@@ -1326,7 +1326,7 @@ export const CostService: GenService<{
     output: typeof RecordCostResponseSchema;
   },
   /**
-   * Records a stream of costs, each message carrying 1 to 5,000 records. Valid
+   * Records a stream of costs, each message carrying up to 5,000 records. Valid
    * records are committed as they arrive; invalid ones are reported in the
    * response with their position in the stream and are not stored.
    *
