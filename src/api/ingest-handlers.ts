@@ -68,6 +68,11 @@ export function createIngestHandlers(core: CostCore, onRejected: (count: number)
         if (context.signal.aborted) throw new ShuttingDownError();
         const count = message.records.length;
         if (count > RECORD_LIMITS.maxRecordsPerMessage) {
+          // The message says earlier messages were committed: make sure that is true first.
+          await Promise.all(inFlight);
+          // Set by the commit callbacks above, which TypeScript's narrowing cannot see.
+          const failed = failure as { error: unknown } | undefined;
+          if (failed) throw failed.error;
           throw invalidArgument({
             field: "records",
             description: `has ${count} entries in one message; at most ${RECORD_LIMITS.maxRecordsPerMessage} are allowed (messages before this one were committed)`,

@@ -75,7 +75,8 @@ export function createReadHandlers(core: CostCore) {
       const clusterId = optionalId(request.clusterId, "cluster_id");
       const size = pageSize(request.pageSize, "page_size", 1_000, 5_000);
       const range = timeRange(request.startTime, request.endTime, {
-        endMs: core.clock.now() + RECORD_LIMITS.maxFutureSkewMs,
+        // Exclusive end one past the newest timestamp ingestion accepts.
+        endMs: core.clock.now() + RECORD_LIMITS.maxFutureSkewMs + 1,
         startMs: RECORD_LIMITS.minTimestampMs,
       });
       for await (const records of core.exportRecords({ clusterIds: visibleClusters(principalOf(context), clusterId), range, pageSize: size })) {
