@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
@@ -6,6 +7,7 @@ import type { KeyRing } from "./api/auth/api-keys.js";
 import { createHealthStatus, type HealthStatus } from "./api/health.js";
 import { createInterceptors, createRoutes } from "./api/routes.js";
 import type { CostCore } from "./core/cost-core.js";
+import { withSpecGrpcMessages } from "./grpc-message-encoding.js";
 import { listenOnePort } from "./http-listener.js";
 import type { Logger } from "./logger.js";
 import type { Metrics } from "./observability/metrics.js";
@@ -47,6 +49,8 @@ export interface RunningServer {
 export async function startServer(core: CostCore, logger: Logger, options: ServerOptions): Promise<RunningServer> {
   const health = createHealthStatus({ "": ServingStatus.SERVING, "dreamnet.cost.v1.CostService": ServingStatus.SERVING });
   const shutdown = new AbortController();
+  // connect-node adds a listener per call in flight; thousands of streams are normal here.
+  setMaxListeners(0, shutdown.signal);
   const handler = connectNodeAdapter({
     routes: createRoutes({ core, health, logger, metrics: options.metrics }),
     interceptors: createInterceptors({ core, health, logger, metrics: options.metrics }),
@@ -56,7 +60,7 @@ export async function startServer(core: CostCore, logger: Logger, options: Serve
     fallback: (req, res) => plainRoutes(req, res, health, options.metrics),
   });
 
-  const listener = await listenOnePort(handler, options, logger);
+  const listener = await listenOnePort(withSpecGrpcMessages(handler), options, logger);
   const { port, url } = listener;
 
   let closing: Promise<void> | undefined;
