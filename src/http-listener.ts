@@ -44,6 +44,13 @@ const SESSION_WINDOW_BYTES = 32 * 1024 * 1024;
  */
 export async function listenOnePort(handler: UniversalRequestHandler, options: ListenOptions, logger: Logger): Promise<HttpListener> {
   const sessions = new Set<http2.ServerHttp2Session>();
+  // The raw sockets of HTTP/2 connections: a session that is closing gracefully no
+  // longer lets go of its socket by itself, and session.socket is only a guarded proxy.
+  const sockets = new Set<net.Socket>();
+  const track = (socket: net.Socket): void => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  };
   const settings: http2.Settings = { initialWindowSize: STREAM_WINDOW_BYTES };
   const h2 = options.tls
     ? http2.createSecureServer({ cert: options.tls.cert, key: options.tls.key, allowHTTP1: true, settings }, handler)
@@ -53,8 +60,9 @@ export async function listenOnePort(handler: UniversalRequestHandler, options: L
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
   });
+  if (options.tls) h2.on("secureConnection", track);
   const h1 = http.createServer(handler);
-  const front = options.tls ? h2 : net.createServer((socket) => routeByPreface(socket, h1, h2));
+  const front = options.tls ? h2 : net.createServer((socket) => routeByPreface(socket, h1, h2, track));
   for (const server of [front, h1]) server.on("error", (error) => logger.error({ err: error }, "server error"));
 
   front.listen(options.port, options.host);
@@ -85,7 +93,10 @@ export async function listenOnePort(handler: UniversalRequestHandler, options: L
         beforeCut?.();
         // A moment for those statuses to be written before the connections go.
         await new Promise((resolve) => setTimeout(resolve, 100));
+        // A session already closing gracefully has half-closed its socket, and destroy()
+        // alone then leaves it open while the client holds it: close the socket too.
         for (const session of sessions) session.destroy();
+        for (const socket of sockets) socket.destroy();
         h1.closeAllConnections();
         await drained;
       }
@@ -103,7 +114,7 @@ function whenAllClosed(sessions: Set<http2.ServerHttp2Session>, resolve: () => v
 }
 
 /** Hands a cleartext connection to the HTTP/2 or the HTTP/1.1 server by its first bytes. */
-function routeByPreface(socket: net.Socket, h1: http.Server, h2: http2.Http2Server): void {
+function routeByPreface(socket: net.Socket, h1: http.Server, h2: http2.Http2Server, trackH2: (socket: net.Socket) => void): void {
   let seen = Buffer.alloc(0);
   const onData = (chunk: Buffer): void => {
     seen = Buffer.concat([seen, chunk]);
@@ -115,7 +126,10 @@ function routeByPreface(socket: net.Socket, h1: http.Server, h2: http2.Http2Serv
     socket.unshift(seen);
     // Both servers take bytes already buffered on the socket first. The HTTP/2
     // session then reads the socket natively, so it must not be set flowing here.
-    if (isH2) h2.emit("connection", socket);
+    if (isH2) {
+      trackH2(socket);
+      h2.emit("connection", socket);
+    }
     else {
       h1.emit("connection", socket);
       socket.resume();

@@ -8,6 +8,12 @@ import type { CostStore } from "./cost-store.js";
 import type { CommittedBatch } from "./ingest.js";
 import { periodSpend } from "./period-spend.js";
 
+/** The record timestamps a batch touched for one cluster. */
+interface Span {
+  earliestMs: number;
+  latestMs: number;
+}
+
 /** Raises budget alerts: after committed spend, and at once when a budget changes. */
 export interface AlertEngine {
   /** Notes the clusters a committed batch touched; they are evaluated soon, in the background. */
@@ -35,8 +41,8 @@ export interface AlertEngineDeps {
  */
 export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
   const { store, clock } = deps;
-  // Cluster -> earliest record timestamp seen since its last evaluation.
-  let dirty = new Map<string, number>();
+  // Cluster -> earliest and latest record timestamps seen since its last evaluation.
+  let dirty = new Map<string, Span>();
   let running: Promise<void> | undefined;
   let retry: NodeJS.Timeout | undefined;
 
@@ -74,15 +80,20 @@ export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
     return created;
   }
 
-  async function evaluate(budget: Budget, earliestMs?: number): Promise<Alert[]> {
+  async function evaluate(budget: Budget, span?: Span): Promise<Alert[]> {
     if (!budget.enabled) return [];
     const nowMs = clock.now();
     const current = periodRange(budget.period, nowMs, budget.timeZone);
     const created = await evaluatePeriod(budget, current, nowMs);
     // A late record may have pushed the previous period over a threshold.
-    if (earliestMs !== undefined && earliestMs < current.fromMs) {
+    if (span && span.earliestMs < current.fromMs) {
       const previous = previousPeriodRange(budget.period, nowMs, budget.timeZone);
-      if (earliestMs >= previous.fromMs) created.push(...(await evaluatePeriod(budget, previous, nowMs)));
+      if (span.earliestMs >= previous.fromMs) created.push(...(await evaluatePeriod(budget, previous, nowMs)));
+    }
+    // A record stamped a little ahead of this clock (within the allowed skew) may
+    // already belong to the next period.
+    if (span && span.latestMs >= current.toMs) {
+      created.push(...(await evaluatePeriod(budget, periodRange(budget.period, span.latestMs, budget.timeZone), nowMs)));
     }
     return created;
   }
@@ -96,11 +107,20 @@ export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
         for (const budget of budgets) await evaluate(budget, batch.get(budget.clusterId));
       } catch (error) {
         // Nothing is lost: put the clusters back and try again shortly.
-        for (const [cluster, earliest] of batch) dirty.set(cluster, Math.min(earliest, dirty.get(cluster) ?? earliest));
+        for (const [cluster, span] of batch) mergeSpan(cluster, span.earliestMs, span.latestMs);
         deps.onError(error);
         scheduleRetry();
         return;
       }
+    }
+  }
+
+  function mergeSpan(clusterId: string, earliestMs: number, latestMs: number): void {
+    const seen = dirty.get(clusterId);
+    if (!seen) dirty.set(clusterId, { earliestMs, latestMs });
+    else {
+      seen.earliestMs = Math.min(seen.earliestMs, earliestMs);
+      seen.latestMs = Math.max(seen.latestMs, latestMs);
     }
   }
 
@@ -123,10 +143,7 @@ export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
 
   return {
     onCommitted(batch) {
-      for (const record of batch.records) {
-        const seen = dirty.get(record.clusterId);
-        if (seen === undefined || record.timestampMs < seen) dirty.set(record.clusterId, record.timestampMs);
-      }
+      for (const record of batch.records) mergeSpan(record.clusterId, record.timestampMs, record.timestampMs);
       kick();
     },
     evaluate: (budget) => evaluate(budget),

@@ -172,7 +172,7 @@ export interface CostStore {
    * most `limit`. `expired` is true when the cursor is older than what retention kept.
    */
   readAlertEvents(query: { readonly after?: string | undefined; readonly limit: number }): Promise<{ readonly events: readonly AlertEvent[]; readonly expired: boolean }>;
-  /** The cursor of the newest feed event ("" when the feed is empty). */
+  /** The cursor of the newest feed event ("0", before any event, when the feed is empty). */
   latestAlertCursor(): Promise<string>;
   /** Drops feed events older than `beforeMs` (retention); resolves with how many. */
   pruneAlertEvents(beforeMs: number): Promise<number>;

@@ -198,7 +198,8 @@ export function createMongoAlertOps(ctx: MongoContext): MongoAlertOps {
     latestAlertCursor: () =>
       ctx.guard(async () => {
         const seq = await lastSeq();
-        return seq === 0 ? "" : String(seq);
+        // "0" is a real position (before the first event): resuming from it loses nothing.
+        return String(seq);
       }),
 
     pruneAlertEvents: (beforeMs) => ctx.guard(async () => (await events.deleteMany(alertEventsBeforeFilter(beforeMs))).deletedCount),

@@ -204,7 +204,8 @@ export function createSqliteAlertOps(db: Database, guard: <T>(work: () => T) => 
     latestAlertCursor: async () =>
       guard(() => {
         const seq = maxSeqEver();
-        return seq === 0 ? "" : String(seq);
+        // "0" is a real position (before the first event): resuming from it loses nothing.
+        return String(seq);
       }),
     pruneAlertEvents: async (beforeMs) => guard(() => sql("DELETE FROM alert_events WHERE event_ms < ?").run(beforeMs).changes),
   };
