@@ -187,3 +187,21 @@ export interface CostStore {
   /** Finishes pending work and releases the store. */
   close(): Promise<void>;
 }
+
+/** The budget, alert and feed part of the port, which adapters implement as one module. */
+export type BudgetAlertOps = Pick<
+  CostStore,
+  | "putBudget"
+  | "getBudget"
+  | "listBudgets"
+  | "deleteBudget"
+  | "budgetsForClusters"
+  | "insertAlert"
+  | "acknowledgeAlert"
+  | "getAlert"
+  | "listAlerts"
+  | "alertKeysForPeriod"
+  | "readAlertEvents"
+  | "latestAlertCursor"
+  | "pruneAlertEvents"
+>;

@@ -1,5 +1,5 @@
 import type { ClientSession } from "mongodb";
-import type { AcknowledgeResult, CostStore } from "../../core/cost-store.js";
+import type { AcknowledgeResult, BudgetAlertOps } from "../../core/cost-store.js";
 import { InvalidRequestError } from "../../core/errors.js";
 import { alertKey, type Alert, type AlertEvent, type AlertEventType } from "../../domain/alert.js";
 import { auditEntry } from "../../domain/audit.js";
@@ -36,22 +36,7 @@ import {
 } from "./pipelines.js";
 
 /** The budget, alert and feed operations of the MongoDB store. */
-export type MongoAlertOps = Pick<
-  CostStore,
-  | "putBudget"
-  | "getBudget"
-  | "listBudgets"
-  | "deleteBudget"
-  | "budgetsForClusters"
-  | "insertAlert"
-  | "acknowledgeAlert"
-  | "getAlert"
-  | "listAlerts"
-  | "alertKeysForPeriod"
-  | "readAlertEvents"
-  | "latestAlertCursor"
-  | "pruneAlertEvents"
->;
+export type MongoAlertOps = BudgetAlertOps;
 
 /** Budget, alert and feed operations over a connected context. */
 export function createMongoAlertOps(ctx: MongoContext): MongoAlertOps {

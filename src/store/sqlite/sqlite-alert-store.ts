@@ -1,5 +1,5 @@
 import type { Database, Statement } from "better-sqlite3";
-import type { AcknowledgeResult, AlertQuery, CostStore } from "../../core/cost-store.js";
+import type { AcknowledgeResult, AlertQuery, BudgetAlertOps } from "../../core/cost-store.js";
 import { InvalidRequestError } from "../../core/errors.js";
 import { alertKey, type Alert, type AlertEvent, type AlertEventType } from "../../domain/alert.js";
 import { auditEntry, type AuditStamp } from "../../domain/audit.js";
@@ -8,22 +8,7 @@ import { alertFromStored, alertToStored, budgetFromStored, budgetToStored, type 
 import { createAuditAppender } from "./sqlite-audit-store.js";
 
 /** The budget, alert and feed operations of the SQLite store. */
-export type SqliteAlertOps = Pick<
-  CostStore,
-  | "putBudget"
-  | "getBudget"
-  | "listBudgets"
-  | "deleteBudget"
-  | "budgetsForClusters"
-  | "insertAlert"
-  | "acknowledgeAlert"
-  | "getAlert"
-  | "listAlerts"
-  | "alertKeysForPeriod"
-  | "readAlertEvents"
-  | "latestAlertCursor"
-  | "pruneAlertEvents"
->;
+export type SqliteAlertOps = BudgetAlertOps;
 
 interface EventRow {
   seq: number;
