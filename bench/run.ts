@@ -2,6 +2,7 @@
 // stack) as child processes and prints one table of figures with the baselines
 // measured in the same run; writes them to bench/results/latest.json.
 import { randomUUID } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
@@ -172,6 +173,8 @@ async function summaryLatency(records: number): Promise<{ p50: number; p99: numb
 
 async function alertFanout(client: ReturnType<typeof createCostClient>, watchers: number, alerts: number): Promise<{ p50: number; p99: number }> {
   const controller = new AbortController();
+  // One signal shared by every watcher stream.
+  setMaxListeners(0, controller.signal);
   const arrivals = new Map<string, number[]>();
   const streams = Array.from({ length: watchers }, async () => {
     try {

@@ -1,14 +1,15 @@
 import { setMaxListeners } from "node:events";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
 import { createAuthGate, type StreamLimits } from "./api/auth/auth-gate.js";
 import type { KeyRing } from "./api/auth/api-keys.js";
 import { createHealthStatus, type HealthStatus } from "./api/health.js";
+import { createNodeAdapter } from "./api/node-adapter.js";
 import { createInterceptors, createRoutes } from "./api/routes.js";
 import type { CostCore } from "./core/cost-core.js";
+import { createDashboard, type Dashboard } from "./dashboard/dashboard-routes.js";
 import { withSpecGrpcMessages } from "./grpc-message-encoding.js";
-import { listenOnePort } from "./http-listener.js";
+import { listenOnePort, type UniversalRequestHandler } from "./http-listener.js";
 import type { Logger } from "./logger.js";
 import type { Metrics } from "./observability/metrics.js";
 
@@ -51,13 +52,15 @@ export async function startServer(core: CostCore, logger: Logger, options: Serve
   const shutdown = new AbortController();
   // connect-node adds a listener per call in flight; thousands of streams are normal here.
   setMaxListeners(0, shutdown.signal);
-  const handler = connectNodeAdapter({
+  const dashboard = createDashboard({ logger });
+  const handler = createNodeAdapter({
+    logger,
     routes: createRoutes({ core, health, logger, metrics: options.metrics }),
     interceptors: createInterceptors({ core, health, logger, metrics: options.metrics }),
     readMaxBytes: options.readMaxBytes ?? 4 * 1024 * 1024,
     shutdownSignal: shutdown.signal,
     requestGate: createAuthGate(options.keyRing, options.streamLimits),
-    fallback: (req, res) => plainRoutes(req, res, health, options.metrics),
+    fallback: (req, res) => plainRoutes(req, res, health, options.metrics, dashboard),
   });
 
   const listener = await listenOnePort(withSpecGrpcMessages(handler), options, logger);
@@ -83,10 +86,16 @@ export async function startServer(core: CostCore, logger: Logger, options: Serve
   };
 }
 
-type FallbackHandler = NonNullable<Parameters<typeof connectNodeAdapter>[0]["fallback"]>;
+type FallbackHandler = UniversalRequestHandler;
 
-/** Plain HTTP routes beside the RPCs: a liveness probe for containers and a pointer for people. */
-function plainRoutes(req: Parameters<FallbackHandler>[0], res: Parameters<FallbackHandler>[1], health: HealthStatus, metrics: Metrics | undefined): void {
+/** Plain HTTP routes beside the RPCs: a liveness probe for containers, metrics and the dashboard for people. */
+function plainRoutes(
+  req: Parameters<FallbackHandler>[0],
+  res: Parameters<FallbackHandler>[1],
+  health: HealthStatus,
+  metrics: Metrics | undefined,
+  dashboard: Dashboard,
+): void {
   const path = (req.url ?? "/").split("?")[0];
   if (req.method === "GET" && path === "/metrics" && metrics) {
     metrics.registry.metrics().then(
@@ -107,9 +116,11 @@ function plainRoutes(req: Parameters<FallbackHandler>[0], res: Parameters<Fallba
     res.end(serving ? "ok\n" : "shutting down\n");
     return;
   }
+  // GET / from a browser and /dashboard/*: the web dashboard.
+  if (dashboard.handle(req, res)) return;
   if (req.method === "GET" && path === "/") {
     res.writeHead(200, { "content-type": "text/plain; charset=utf-8" });
-    res.end("Cost Core: gRPC, gRPC-Web and Connect at /dreamnet.cost.v1.CostService/<Method>\n");
+    res.end("Cost Core: gRPC, gRPC-Web and Connect at /dreamnet.cost.v1.CostService/<Method>; open / in a browser for the dashboard\n");
     return;
   }
   res.writeHead(404, { "content-type": "text/plain" });

@@ -732,7 +732,7 @@ describe("fuzzing every CostService RPC over real sockets", () => {
         `  records: ${tally.acceptedRecords} accepted and ${tally.rejectedRecords} rejected as the oracle said; ${ledger.stored.size} expected in the store, ${exported.length} exported`,
         `  invalid records sent, by rule: ${[...tally.byRule].sort((x, y) => y[1] - x[1]).map(([k, v]) => `${k} ${v}`).join(", ")}`,
         `  crashes/hangs: ${tally.crashes.length}, stray records: ${stray}, oracle mismatches: ${tally.mismatches.length}, unexpected codes: ${tally.unexpected.length}`,
-        `  malformed bodies: INTERNAL "parse binary" ${tally.binaryParseInternal.length} (BUG), INTERNAL compressed flag without encoding ${tally.compressedFlagInternal.length}, UNIMPLEMENTED missing request message ${tally.missingMessageUnimplemented.length}`,
+        `  malformed bodies: INTERNAL "parse binary" (must be 0) ${tally.binaryParseInternal.length}, INTERNAL compressed flag without encoding ${tally.compressedFlagInternal.length}, UNIMPLEMENTED missing request message ${tally.missingMessageUnimplemented.length}`,
         `  records accepted with a lone surrogate in metadata (must be 0): ${tally.loneSurrogateMetadata}`,
         `  health at the end: ${healthAtEnd}`,
       ].join("\n"),
@@ -781,16 +781,8 @@ describe("fuzzing every CostService RPC over real sockets", () => {
     expect(ledger.invalidIds.size).toBeGreaterThan(1_000);
   });
 
-  // BUG: undecodable protobuf bodies get INTERNAL ("parse binary: ...") instead of
-  // INVALID_ARGUMENT. @connectrpc/connect's createBinarySerialization (protocol/serialization.js)
-  // maps a fromBinary failure to Code.Internal, and for unary calls the body is parsed
-  // before any interceptor runs, so src/api/error-interceptor.ts never sees it. JSON bodies
-  // already get INVALID_ARGUMENT. Fix (src/server.ts:50, where the adapter is built): wrap the
-  // connectNodeAdapter handler / router so a ConnectError with Code.Internal whose message
-  // starts with "parse binary" is answered as Code.InvalidArgument (and in
-  // src/api/connect-error-from.ts for the streaming case, where the parse runs inside the
-  // interceptors), or fix it upstream in connect-es.
-  it.fails("answers INVALID_ARGUMENT, never INTERNAL, to protobuf bodies it cannot decode", () => {
+  // Regression: connect-es answers undecodable protobuf bodies with INTERNAL; the server rewrites them to INVALID_ARGUMENT.
+  it("answers INVALID_ARGUMENT, never INTERNAL, to protobuf bodies it cannot decode", () => {
     expect(tally.binaryParseInternal.slice(0, 5)).toEqual([]);
   });
 });
