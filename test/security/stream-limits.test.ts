@@ -6,7 +6,8 @@ import type { RecordCostsRequestSchema, RecordCostsResponse, WatchAlertsResponse
 import type { CostClient } from "../../src/client/index.js";
 import { MINUTE, NOW, costRecord, usd } from "../support/records.js";
 import { exportAll } from "../support/rpc-helpers.js";
-import { createHeldStream, eventually, outcomeOf, startSecurityServer, type SecurityServer } from "../support/security-server.js";
+import { createPushable } from "../support/alerts-server.js";
+import { eventually, outcomeOf, startSecurityServer, type SecurityServer } from "../support/security-server.js";
 
 type RecordCostsInit = MessageInitShape<typeof RecordCostsRequestSchema>;
 
@@ -105,7 +106,7 @@ describe("stream limits { maxStreamsPerKey: 2, maxWatchers: 3 }", () => {
   });
 
   it("counts client streams (RecordCosts) held open, and frees their slots when they end", async () => {
-    const streams = [createHeldStream<RecordCostsInit>(), createHeldStream<RecordCostsInit>()];
+    const streams = [createPushable<RecordCostsInit>(), createPushable<RecordCostsInit>()];
     const responses: Promise<RecordCostsResponse>[] = streams.map((s, i) => {
       s.push({ records: [costRecord({ id: `held-${i}`, clusterId: "LIMITS", atMs: NOW - MINUTE })] });
       return as("w1").recordCosts(s);

@@ -231,36 +231,3 @@ export async function eventually(attempt: () => Promise<boolean>, timeoutMs = 3_
   }
 }
 
-/** A request stream the test feeds by hand and then ends (for client-streaming calls held open). */
-export interface HeldStream<T> extends AsyncIterable<T> {
-  push(value: T): void;
-  end(): void;
-}
-
-/** An async iterable fed with push() and closed with end(). */
-export function createHeldStream<T>(): HeldStream<T> {
-  const queue: T[] = [];
-  let ended = false;
-  let wake: (() => void) | undefined;
-  return {
-    push(value) {
-      queue.push(value);
-      wake?.();
-    },
-    end() {
-      ended = true;
-      wake?.();
-    },
-    async *[Symbol.asyncIterator]() {
-      for (;;) {
-        if (queue.length > 0) {
-          yield queue.shift() as T;
-          continue;
-        }
-        if (ended) return;
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = undefined;
-      }
-    },
-  };
-}
