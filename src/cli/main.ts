@@ -7,6 +7,8 @@ import { addExportCommand } from "./export-command.js";
 import { addImportCommand } from "./import-command.js";
 import { addKeysCommands } from "./keys-command.js";
 import { addVerifyCommand } from "./verify-command.js";
+import { addReportCommands } from "./report-commands.js";
+import { addAuditCommand } from "./audit-command.js";
 import { reportError, withClientOptions, type ClientFlags } from "./client-options.js";
 import { recordCommand, type RecordFlags } from "./record-command.js";
 import { serve } from "./serve-command.js";
@@ -72,6 +74,8 @@ export function createProgram(): Command {
   addExportCommand(program, run);
   addKeysCommands(program, run);
   addVerifyCommand(program, run);
+  addReportCommands(program, run);
+  addAuditCommand(program, run);
   return program;
 }
 

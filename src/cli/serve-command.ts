@@ -56,6 +56,7 @@ export async function serve(flags: RawSettings): Promise<void> {
   const feedWatch = sharedFeedOf(store)?.watchAlertEventInserts(() => core.feed.notify(), {
     onError: (error) => logger.warn({ err: error }, "alert feed change stream failed; reopening it"),
   });
+  const metrics = createMetrics(core);
   const server = await startServer(core, logger, {
     host: config.host,
     port: config.port,
@@ -63,7 +64,7 @@ export async function serve(flags: RawSettings): Promise<void> {
     shutdownGraceMs: config.shutdownGraceMs,
     tls: config.tls,
     keyRing,
-    metrics: createMetrics(core),
+    metrics,
     streamLimits: { maxStreamsPerKey: config.maxStreamsPerKey, maxWatchers: config.maxWatchers },
   });
   if (!keyRing) {
@@ -79,10 +80,11 @@ export async function serve(flags: RawSettings): Promise<void> {
   }
   logger.info(
     { url: server.url, store: config.store.kind, path: config.store.kind === "sqlite" ? config.store.path : undefined },
-    `Cost Core listening on ${server.url} (gRPC, gRPC-Web and Connect)`,
+    `Cost Core listening on ${server.url} (gRPC, gRPC-Web and Connect); dashboard at ${server.url}/`,
   );
   // The Economic Engine bridge follows this server like any client, so it starts once the server listens.
   const bridge = config.bridge ? startEmbeddedBridge(config.bridge, server.url, logger) : undefined;
+  if (bridge) metrics.watchBridge(bridge.stats);
 
   let stopping = false;
   const stop = (signal: string): void => {

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { BridgeStats } from "../bridge/bridge-stats.js";
 import type { CostCore } from "../core/cost-core.js";
 import { NANOS_PER_UNIT, type Money } from "../domain/money.js";
 
@@ -9,6 +10,8 @@ export interface Metrics {
   observeCall(method: string, code: string, seconds: number): void;
   /** Records refused at the edge (validation, permission). */
   countRejected(count: number): void;
+  /** Exports an Economic Engine bridge's lag, deliveries and failures (read when scraped). */
+  watchBridge(stats: BridgeStats): void;
 }
 
 /** Tuning of what is exported. */
@@ -131,6 +134,24 @@ export function createMetrics(core: CostCore, options: Partial<MetricsOptions> =
     },
     countRejected(count) {
       if (count > 0) records.inc({ outcome: "rejected" }, count);
+    },
+    watchBridge(stats) {
+      const gauge = (name: string, help: string, read: () => number): void =>
+        void new Gauge({
+          name,
+          help,
+          registers: [registry],
+          collect() {
+            this.set(read());
+          },
+        });
+      gauge("cost_core_bridge_pending_events", "Bridge lag: feed events received but not yet delivered", () => stats.pendingEvents);
+      gauge("cost_core_bridge_oldest_pending_seconds", "Bridge lag: age of the oldest undelivered event", () => stats.oldestPendingSeconds);
+      gauge("cost_core_bridge_seconds_since_last_delivery", "Seconds since the receiver last accepted an event", () => stats.secondsSinceLastDelivery);
+      gauge("cost_core_bridge_events_delivered_total", "Alert events the receiver accepted", () => stats.eventsDelivered);
+      gauge("cost_core_bridge_delivery_failures_total", "Delivery attempts that did not end in a 2xx", () => stats.deliveryFailures);
+      gauge("cost_core_bridge_dead_lettered_total", "Events written to the dead-letter file", () => stats.deadLettered);
+      gauge("cost_core_bridge_connected", "1 while the bridge's WatchAlerts stream is open", () => stats.connected);
     },
   };
 }
