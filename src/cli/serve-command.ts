@@ -7,7 +7,7 @@ import { startEmbeddedBridge } from "./bridge-command.js";
 import { createMetrics } from "../observability/metrics.js";
 import { startServer } from "../server.js";
 import { MongoStartupError } from "../store/mongo/mongo-errors.js";
-import { openStore, sharedFeedOf } from "../store/open-store.js";
+import { openStore, type OpenedStore } from "../store/open-store.js";
 
 /** `cost-core serve`: config from flags and env, then store, core and server; stops gracefully on SIGTERM/SIGINT. */
 export async function serve(flags: RawSettings): Promise<void> {
@@ -34,9 +34,9 @@ export async function serve(flags: RawSettings): Promise<void> {
     }
     throw error;
   }
-  let store;
+  let opened: OpenedStore;
   try {
-    store = await openStore(config.store);
+    opened = await openStore(config.store);
   } catch (error) {
     // A store that cannot start says why and what to fix (unreachable, credentials, not a replica set).
     if (error instanceof MongoStartupError) {
@@ -47,13 +47,13 @@ export async function serve(flags: RawSettings): Promise<void> {
     throw error;
   }
   const core = createCostCore({
-    store,
+    store: opened.store,
     clock: systemClock,
     onBackgroundError: (error, task) => logger.error({ err: error, task }, "background task failed; retrying"),
   });
   // With a shared store (MongoDB), alerts raised or acknowledged on other instances
   // wake this instance's feed too; the events are read from the store by cursor.
-  const feedWatch = sharedFeedOf(store)?.watchAlertEventInserts(() => core.feed.notify(), {
+  const feedWatch = opened.watchSharedFeed?.(() => core.feed.notify(), {
     onError: (error) => logger.warn({ err: error }, "alert feed change stream failed; reopening it"),
   });
   const metrics = createMetrics(core);
