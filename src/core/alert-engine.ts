@@ -20,6 +20,12 @@ export interface AlertEngine {
   onCommitted(batch: CommittedBatch): void;
   /** Evaluates one budget's current period now; resolves with the alerts it created. */
   evaluate(budget: Budget): Promise<Alert[]>;
+  /**
+   * Evaluates every enabled budget's current and previous period, in the background.
+   * Run at start: a process that died between committing records and raising the
+   * alerts they call for left nothing else that would raise them.
+   */
+  evaluateAll(): void;
   /** Resolves once no evaluation is pending or running. */
   idle(): Promise<void>;
 }
@@ -45,6 +51,7 @@ export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
   let dirty = new Map<string, Span>();
   let running: Promise<void> | undefined;
   let retry: NodeJS.Timeout | undefined;
+  const sweeps = new Set<Promise<void>>();
 
   async function evaluatePeriod(budget: Budget, period: TimeRange, nowMs: number): Promise<Alert[]> {
     const existing = await store.alertKeysForPeriod(budget.id, period.fromMs);
@@ -143,12 +150,38 @@ export function createAlertEngine(deps: AlertEngineDeps): AlertEngine {
 
   return {
     onCommitted(batch) {
-      for (const record of batch.records) mergeSpan(record.clusterId, record.timestampMs, record.timestampMs);
+      // Duplicates count too: a re-send after a crash may be all that is left to
+      // trigger the evaluation the first attempt's commit called for.
+      for (const record of batch.submittedRecords) mergeSpan(record.clusterId, record.timestampMs, record.timestampMs);
       kick();
+    },
+    evaluateAll() {
+      const pending = (async () => {
+        let after: string | undefined;
+        for (;;) {
+          const budgets = await store.listBudgets({ after, limit: 500 });
+          const nowMs = clock.now();
+          for (const budget of budgets) {
+            const previous = previousPeriodRange(budget.period, nowMs, budget.timeZone);
+            await evaluate(budget, { earliestMs: previous.fromMs, latestMs: nowMs });
+          }
+          if (budgets.length < 500) return;
+          after = budgets[budgets.length - 1]?.id;
+        }
+      })().catch((error: unknown) => {
+        deps.onError(error);
+        // Retry the whole sweep later; alerts already raised make it cheap.
+        setTimeout(() => this.evaluateAll(), deps.retryMs ?? 1_000).unref();
+      });
+      sweeps.add(pending);
+      void pending.finally(() => sweeps.delete(pending));
     },
     evaluate: (budget) => evaluate(budget),
     async idle() {
-      while (running) await running;
+      while (running || sweeps.size > 0) {
+        if (running) await running;
+        await Promise.all(sweeps);
+      }
     },
   };
 }

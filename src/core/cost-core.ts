@@ -64,6 +64,8 @@ export function createCostCore(options: CostCoreOptions): CostCore {
   const alerts = createAlertService({ store, clock, feed });
   const retentionMs = options.alertEventRetentionMs ?? 30 * DAY_MS;
   const pruneAlertEvents = (): Promise<number> => store.pruneAlertEvents(clock.now() - retentionMs);
+  // Raise what a previous process may have committed spend for but died before raising.
+  engine.evaluateAll();
   const pruning = setInterval(() => pruneAlertEvents().catch((error: unknown) => onError(error, "alert event retention")), 3_600_000);
   pruning.unref();
   return {

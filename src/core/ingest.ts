@@ -16,8 +16,8 @@ export type RecordOutcome =
 export interface CommittedBatch {
   /** The records that were new; empty when the write held only duplicates. */
   readonly records: readonly CostRecord[];
-  /** Records in the write: new, duplicates and conflicts. */
-  readonly submitted: number;
+  /** Every record of the write: new ones, duplicates and conflicts. */
+  readonly submittedRecords: readonly CostRecord[];
   readonly committedAtMs: number;
   /** How long the store took to commit, in ms. */
   readonly writeMs: number;
@@ -60,7 +60,7 @@ export function createIngestor({ store, clock, groupCommit }: IngestOptions): In
       }
       return sameRecordContent(record, result.stored) ? { kind: "duplicate" } : { kind: "conflict", stored: result.stored };
     });
-    const batch: CommittedBatch = { records: fresh, submitted: records.length, committedAtMs, writeMs };
+    const batch: CommittedBatch = { records: fresh, submittedRecords: records, committedAtMs, writeMs };
     for (const listener of listeners) listener(batch);
     return outcomes;
   }, groupCommit);

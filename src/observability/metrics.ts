@@ -53,10 +53,11 @@ export function createMetrics(core: CostCore, options: Partial<MetricsOptions> =
   });
   core.ingest.onCommitted((batch) => {
     commits.observe(batch.writeMs / 1000);
-    batchSizes.observe(batch.submitted);
+    const submitted = batch.submittedRecords.length;
+    batchSizes.observe(submitted);
     records.inc({ outcome: "accepted" }, batch.records.length);
     // Duplicates and conflicts are the rest of the write.
-    if (batch.submitted > batch.records.length) records.inc({ outcome: "not_new" }, batch.submitted - batch.records.length);
+    if (submitted > batch.records.length) records.inc({ outcome: "not_new" }, submitted - batch.records.length);
   });
 
   new Gauge({
