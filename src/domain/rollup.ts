@@ -60,39 +60,56 @@ interface Acc {
 
 /**
  * Folds new records into one increment per roll-up key, so a store applies one
- * update per bucket per batch however many records share it.
+ * update per bucket per batch however many records share it. Records are first
+ * grouped by their finest key (detail and minute), one map lookup each; the
+ * coarser buckets are then built from the few groups.
  */
 export function rollupDeltas(records: readonly CostRecord[]): RollupDeltas {
+  const fine = new Map<string, Acc & { readonly record: CostRecord; readonly minuteStartMs: number }>();
+  const minuteMs = BUCKET_MS.minute;
+  for (const record of records) {
+    const units = record.cost.nanos / NANOS_PER_UNIT;
+    const nanos = record.cost.nanos - units * NANOS_PER_UNIT;
+    const minuteStartMs = floorTo(record.timestampMs, minuteMs);
+    const key = `${record.clusterId}\u0000${record.cost.currency}\u0000${record.provider}\u0000${record.operation}\u0000${record.model}\u0000${minuteStartMs}`;
+    const group = fine.get(key);
+    if (group) {
+      group.units += units;
+      group.nanos += nanos;
+      group.count += 1;
+    } else {
+      fine.set(key, { record, minuteStartMs, units, nanos, count: 1 });
+    }
+  }
+
   const cluster = new Map<string, Acc & Omit<ClusterBucketDelta, keyof RollupAmount>>();
   const detail = new Map<string, Acc & Omit<DetailBucketDelta, keyof RollupAmount>>();
   const totals = new Map<string, Acc & Omit<ClusterTotalDelta, keyof RollupAmount>>();
-  for (const record of records) {
-    const { clusterId, provider, operation, model } = record;
-    const currency = record.cost.currency;
-    const units = record.cost.nanos / NANOS_PER_UNIT;
-    const nanos = record.cost.nanos - units * NANOS_PER_UNIT;
+  for (const group of fine.values()) {
+    const { clusterId, provider, operation, model } = group.record;
+    const currency = group.record.cost.currency;
     const base = `${clusterId}\u0000${currency}`;
-    add(totals, base, { clusterId, currency }, units, nanos);
+    add(totals, base, { clusterId, currency }, group);
     for (const level of CLUSTER_LEVELS) {
-      const bucketStartMs = floorTo(record.timestampMs, BUCKET_MS[level]);
-      add(cluster, `${level}\u0000${bucketStartMs}\u0000${base}`, { level, clusterId, currency, bucketStartMs }, units, nanos);
+      const bucketStartMs = floorTo(group.minuteStartMs, BUCKET_MS[level]);
+      add(cluster, `${level}\u0000${bucketStartMs}\u0000${base}`, { level, clusterId, currency, bucketStartMs }, group);
     }
     for (const level of DETAIL_LEVELS) {
-      const bucketStartMs = floorTo(record.timestampMs, BUCKET_MS[level]);
+      const bucketStartMs = floorTo(group.minuteStartMs, BUCKET_MS[level]);
       const key = `${level}\u0000${bucketStartMs}\u0000${base}\u0000${provider}\u0000${operation}\u0000${model}`;
-      add(detail, key, { level, clusterId, currency, provider, operation, model, bucketStartMs }, units, nanos);
+      add(detail, key, { level, clusterId, currency, provider, operation, model, bucketStartMs }, group);
     }
   }
   return { cluster: [...cluster.values()], detail: [...detail.values()], totals: [...totals.values()] };
 }
 
-function add<T extends object>(map: Map<string, Acc & T>, key: string, fields: T, units: bigint, nanos: bigint): void {
+function add<T extends object>(map: Map<string, Acc & T>, key: string, fields: T, amount: Acc): void {
   const acc = map.get(key);
   if (acc) {
-    acc.units += units;
-    acc.nanos += nanos;
-    acc.count += 1;
+    acc.units += amount.units;
+    acc.nanos += amount.nanos;
+    acc.count += amount.count;
   } else {
-    map.set(key, { ...fields, units, nanos, count: 1 });
+    map.set(key, { ...fields, units: amount.units, nanos: amount.nanos, count: amount.count });
   }
 }

