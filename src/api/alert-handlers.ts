@@ -29,6 +29,18 @@ const MAX_NOTE_LENGTH = 1_024;
 
 /** ListAlerts, AcknowledgeAlert and WatchAlerts. */
 export function createAlertHandlers(core: CostCore) {
+  // Every live watcher gets the same event objects from the feed's window: map each to
+  // its wire message once, not once per watcher.
+  const eventMessages = new WeakMap<object, WatchAlertsResponse>();
+  const toResponse = (item: FeedItem): WatchAlertsResponse => {
+    if (item.kind !== "event") return watchResponse(item);
+    let message = eventMessages.get(item.event);
+    if (!message) {
+      message = watchResponse(item);
+      eventMessages.set(item.event, message);
+    }
+    return message;
+  };
   return {
     async listAlerts(request: ListAlertsRequest, context: HandlerContext): Promise<ListAlertsResponse> {
       const clusterId = optionalId(request.clusterId, "cluster_id");
@@ -67,7 +79,7 @@ export function createAlertHandlers(core: CostCore) {
         signal: context.signal,
       });
       try {
-        for await (const item of items) yield watchResponse(item);
+        for await (const item of items) yield toResponse(item);
       } catch (error) {
         if (error instanceof FeedCursorExpiredError) throw new ConnectError(error.message, Code.FailedPrecondition);
         throw error;
