@@ -159,12 +159,24 @@ export function createAlertFeed(store: CostStore, clock: Clock, options: Partial
         return { kind: "event", event };
       };
 
+      // Once the starting position is known to be good, say so with a heartbeat: the
+      // client holds a cursor before any event, so even a stream cut at once resumes
+      // without loss (and a quiet stream shows it is open).
+      let greeted = false;
+      const greeting = (): FeedItem | undefined => {
+        if (greeted) return undefined;
+        greeted = true;
+        return { kind: "heartbeat", cursor, atMs: clock.now() };
+      };
+
       // Replay from the store until the position is inside the in-memory window.
       let next = positionAfter(cursor);
       while (next === undefined) {
         if (closedReason !== undefined) return yield { kind: "resume", cursor, reason: closedReason };
         const { events, expired } = await store.readAlertEvents({ after: cursor, limit: replayPageSize });
         if (expired) throw new FeedCursorExpiredError(cursor);
+        const hello = greeting();
+        if (hello) yield hello;
         for (const event of events) {
           const item = deliver(event);
           if (item) yield item;
@@ -177,6 +189,9 @@ export function createAlertFeed(store: CostStore, clock: Clock, options: Partial
           if (next === undefined && (await wait(heartbeatMs, opts.signal)) === "aborted") return;
         }
       }
+
+      const hello = greeting();
+      if (hello) yield hello;
 
       // Live: follow the window.
       for (;;) {

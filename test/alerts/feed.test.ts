@@ -161,6 +161,23 @@ describe("WatchAlerts", () => {
     expect((await watcher.readUntil(isEventOf("q3"))).map(brief)).toEqual(["TRIGGERED q3"]);
   });
 
+  it("opens every stream with a heartbeat at its starting position, so a stream cut before any event resumes without loss", async () => {
+    const server = await start();
+    await raise(server, "g0");
+    const cut = new AbortController();
+    const stream = server.newClient().watchAlerts({}, { signal: cut.signal })[Symbol.asyncIterator]();
+    const first = await stream.next();
+    cut.abort();
+    expect(first.done ? undefined : first.value.message.case).toBe("heartbeat");
+    const opening = first.done || first.value.message.case !== "heartbeat" ? "" : first.value.message.value.cursor;
+    expect(opening).not.toBe("");
+    // Raised while nobody watches: resuming from the opening cursor finds it, and not g0,
+    // which came before that position.
+    await raise(server, "g1");
+    const resumed = openWatcher(server.newClient(), { resumeAfter: opening });
+    expect((await resumed.readUntil(isEventOf("g1"))).map(brief)).toEqual(["TRIGGERED g1"]);
+  });
+
   it("sends heartbeats on an idle stream, carrying the server time and the feed position", async () => {
     const server = await start({ feed: { heartbeatMs: 50 } });
     await raise(server, "h0");

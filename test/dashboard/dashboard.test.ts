@@ -295,7 +295,9 @@ describe.skipIf(!hasChromium)("the dashboard in Chromium", () => {
         await expect.poll(() => env.core.feed.watchers).toBe(1);
         await client.recordCost({ record: costRecord({ clusterId: "SEARCH", cost: money(0, 200_000_000, "EUR"), atMs: Date.now() - 1_000 }) });
         await client.setBudget({ budget: { id: "search-daily-eur", clusterId: "SEARCH", amount: money(0, 100_000_000, "EUR"), period: BudgetPeriod.DAILY } });
-        const first = await firstMessage;
+        let first = await firstMessage;
+        // Every stream opens with a heartbeat carrying its starting position.
+        while (!first.done && first.value.message.case === "heartbeat") first = await stream.next();
         watching.abort();
         const cursor = !first.done && first.value.message.case === "event" ? first.value.message.value.cursor : "";
         expect(cursor).not.toBe("");

@@ -939,7 +939,8 @@ export type WatchAlertsResponse = Message<"dreamnet.cost.v1.WatchAlertsResponse"
     case: "activeAlert";
   } | {
     /**
-     * Sent periodically on an idle stream so proxies keep it open.
+     * Sent once the stream's starting position is known (after the active alerts,
+     * before any event), then periodically on an idle stream so proxies keep it open.
      *
      * @generated from field: dreamnet.cost.v1.Heartbeat heartbeat = 3;
      */
