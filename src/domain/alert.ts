@@ -35,6 +35,11 @@ export function alertKey(alert: Pick<Alert, "budgetId" | "period" | "periodStart
   return `${alert.budgetId}|${alert.period}|${alert.periodStartMs}|${alert.kind}|${alert.thresholdPercent}`;
 }
 
+/** The alert once acknowledged by `by` at `atMs`; the first acknowledgment is the one kept, so callers apply this only to an active alert. */
+export function acknowledgedAlert(alert: Alert, request: { readonly by: string; readonly note: string; readonly atMs: number }): Alert {
+  return { ...alert, acknowledged: true, acknowledgedBy: request.by, acknowledgedAtMs: request.atMs, acknowledgeNote: request.note };
+}
+
 /** What happened to an alert. */
 export type AlertEventType = "triggered" | "acknowledged";
 

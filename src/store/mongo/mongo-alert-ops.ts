@@ -2,9 +2,9 @@ import type { ClientSession } from "mongodb";
 import type { AcknowledgeResult, BudgetAlertOps } from "../../core/cost-store.js";
 import { InvalidRequestError } from "../../core/errors.js";
 import { alertKey, type Alert, type AlertEvent, type AlertEventType } from "../../domain/alert.js";
-import { auditEntry } from "../../domain/audit.js";
+import { acknowledgment, budgetAuditEntry } from "../audit-entries.js";
 import type { Budget } from "../../domain/budget.js";
-import { alertToStored, budgetToStored } from "../codec.js";
+import { alertToStored } from "../codec.js";
 import {
   ALERT_EVENT_COUNTER_ID,
   COLLECTIONS,
@@ -83,7 +83,7 @@ export function createMongoAlertOps(ctx: MongoContext): MongoAlertOps {
         const before = found ? budgetFromDocument(found) : undefined;
         const stored: Budget = before ? { ...budget, createdAtMs: before.createdAtMs } : budget;
         await budgets.replaceOne({ _id: stored.id }, budgetToDocument(stored), { upsert: true, session });
-        await appendAuditEntries(ctx, session, [auditEntry({ resourceType: "budget", resourceId: stored.id, before, after: stored, stamp, toJson: budgetToStored })]);
+        await appendAuditEntries(ctx, session, [budgetAuditEntry(stored.id, before, stored, stamp)]);
         return { stored, before };
       }),
 
@@ -100,7 +100,7 @@ export function createMongoAlertOps(ctx: MongoContext): MongoAlertOps {
         const removed = await budgets.findOneAndDelete({ _id: id }, { session });
         if (!removed) return undefined;
         const before = budgetFromDocument(removed);
-        await appendAuditEntries(ctx, session, [auditEntry({ resourceType: "budget", resourceId: id, before, after: undefined, stamp, toJson: budgetToStored })]);
+        await appendAuditEntries(ctx, session, [budgetAuditEntry(id, before, undefined, stamp)]);
         return before;
       }),
 
@@ -123,7 +123,7 @@ export function createMongoAlertOps(ctx: MongoContext): MongoAlertOps {
         if (!found) return undefined;
         const alert = alertFromDocument(found);
         if (alert.acknowledged) return { alert, newly: false };
-        const acknowledged: Alert = { ...alert, acknowledged: true, acknowledgedBy: request.by, acknowledgedAtMs: request.atMs, acknowledgeNote: request.note };
+        const { acknowledged, audit } = acknowledgment(alert, request);
         // The filter on acknowledged:false makes the first acknowledgment the only one.
         const updated = await alerts.updateOne(
           { _id: alert.id, acknowledged: false },
@@ -134,17 +134,7 @@ export function createMongoAlertOps(ctx: MongoContext): MongoAlertOps {
           const now = await alerts.findOne({ _id: alert.id }, { session });
           return { alert: now ? alertFromDocument(now) : alert, newly: false };
         }
-        await appendAuditEntries(ctx, session, [
-          auditEntry({
-            resourceType: "alert",
-            resourceId: alert.id,
-            before: alert,
-            after: acknowledged,
-            stamp: { actor: request.by, atMs: request.atMs },
-            toJson: alertToStored,
-            action: "alert.acknowledge",
-          }),
-        ]);
+        await appendAuditEntries(ctx, session, [audit]);
         return { alert: acknowledged, newly: true, event: await appendEvent(session, "acknowledged", acknowledged, request.atMs) };
       }),
 

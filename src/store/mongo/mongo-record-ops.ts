@@ -1,13 +1,10 @@
 import type { ClientSession, Collection, Document } from "mongodb";
 import type { CostStore, InsertResult } from "../../core/cost-store.js";
-import type { CostRecord, StoredCostRecord } from "../../domain/cost-record.js";
-import { rollupDeltas } from "../../domain/rollup.js";
+import type { CostRecord } from "../../domain/cost-record.js";
 import {
   COLLECTIONS,
   clusterTotalFromDocument,
   recordFromDocument,
-  recordToDocument,
-  rollupWrites,
   type ClusterTotalDocument,
   type RecordDocument,
   type RollupIncrement,

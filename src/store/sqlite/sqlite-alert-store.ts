@@ -2,7 +2,8 @@ import type { Database, Statement } from "better-sqlite3";
 import type { AcknowledgeResult, AlertQuery, BudgetAlertOps } from "../../core/cost-store.js";
 import { InvalidRequestError } from "../../core/errors.js";
 import { alertKey, type Alert, type AlertEvent, type AlertEventType } from "../../domain/alert.js";
-import { auditEntry, type AuditStamp } from "../../domain/audit.js";
+import type { AuditStamp } from "../../domain/audit.js";
+import { acknowledgment, budgetAuditEntry } from "../audit-entries.js";
 import type { Budget } from "../../domain/budget.js";
 import { alertFromStored, alertToStored, budgetFromStored, budgetToStored, type StoredAlert, type StoredBudget } from "../codec.js";
 import { createAuditAppender } from "./sqlite-audit-store.js";
@@ -58,14 +59,14 @@ export function createSqliteAlertOps(db: Database, guard: <T>(work: () => T) => 
       stored.clusterId,
       JSON.stringify(budgetToStored(stored)),
     );
-    audit(auditEntry({ resourceType: "budget", resourceId: stored.id, before, after: stored, stamp, toJson: budgetToStored }));
+    audit(budgetAuditEntry(stored.id, before, stored, stamp));
     return { stored, before };
   });
   const deleteBudget = db.transaction((id: string, stamp: AuditStamp) => {
     const before = budgetBody(id);
     if (!before) return undefined;
     sql("DELETE FROM budgets WHERE id = ?").run(id);
-    audit(auditEntry({ resourceType: "budget", resourceId: id, before, after: undefined, stamp, toJson: budgetToStored }));
+    audit(budgetAuditEntry(id, before, undefined, stamp));
     return before;
   });
   const insertAlert = db.transaction((alert: Alert, eventMs: number) => {
@@ -84,19 +85,9 @@ export function createSqliteAlertOps(db: Database, guard: <T>(work: () => T) => 
     const alert = alertById(request.alertId);
     if (!alert) return undefined;
     if (alert.acknowledged) return { alert, newly: false };
-    const acknowledged: Alert = { ...alert, acknowledged: true, acknowledgedBy: request.by, acknowledgedAtMs: request.atMs, acknowledgeNote: request.note };
+    const { acknowledged, audit: entry } = acknowledgment(alert, request);
     sql("UPDATE alerts SET acknowledged = 1, body = ? WHERE id = ?").run(JSON.stringify(alertToStored(acknowledged)), alert.id);
-    audit(
-      auditEntry({
-        resourceType: "alert",
-        resourceId: alert.id,
-        before: alert,
-        after: acknowledged,
-        stamp: { actor: request.by, atMs: request.atMs },
-        toJson: alertToStored,
-        action: "alert.acknowledge",
-      }),
-    );
+    audit(entry);
     return { alert: acknowledged, newly: true, event: appendEvent("acknowledged", acknowledged, request.atMs) };
   });
 
