@@ -22,7 +22,6 @@ import {
 import { createArrivalSequence } from "../../src/store/mongo/arrival-order.js";
 import { batchIds, planInsert } from "../../src/store/mongo/insert-plan.js";
 import {
-  alertCursorOf,
   alertEventsBeforeFilter,
   alertEventsFind,
   alertKeysFind,
@@ -32,8 +31,6 @@ import {
   budgetsForClustersFind,
   clusterListPipeline,
   clusterTotalsFind,
-  feedCursorExpired,
-  feedSeqOf,
   oldestAlertEventFind,
   recordCursorOf,
   recordPageFind,
@@ -46,6 +43,7 @@ import {
   sumRowFromGroup,
   type FindSpec,
 } from "../../src/store/mongo/pipelines.js";
+import { alertPageCursor, feedCursorExpired, feedSeqOf } from "../../src/store/cursors.js";
 import { createSqliteCostStore } from "../../src/store/sqlite/sqlite-cost-store.js";
 import { FIXTURE_CLUSTERS, generateCostRecords, makeRecord, sumsFromRows } from "../support/cost-fixtures.js";
 import { createSeededRandom } from "../support/seeded-random.js";
@@ -496,7 +494,7 @@ describe("MongoDB pipelines (through mingo) answer like the SQLite store", () =>
           const got = docs.slice(0, query.limit).map((doc) => (doc as unknown as { _id: string })._id);
           expect(got, JSON.stringify({ ...query, after })).toEqual(expected.alerts.map((a) => a.id));
           const last = expected.alerts[expected.alerts.length - 1];
-          expect(docs.length > query.limit && last ? alertCursorOf(last) : undefined).toBe(expected.next);
+          expect(docs.length > query.limit && last ? alertPageCursor(last) : undefined).toBe(expected.next);
           after = expected.next;
           pages++;
         } while (after !== undefined);

@@ -1,8 +1,8 @@
 import type { ClientSession } from "mongodb";
 import type { AcknowledgeResult, BudgetAlertOps } from "../../core/cost-store.js";
-import { InvalidRequestError } from "../../core/errors.js";
 import { alertKey, type Alert, type AlertEvent, type AlertEventType } from "../../domain/alert.js";
 import { acknowledgment, budgetAuditEntry } from "../audit-entries.js";
+import { alertPageCursor, assertFeedSeqKnown, feedCursorExpired, feedSeqOf } from "../cursors.js";
 import type { Budget } from "../../domain/budget.js";
 import { alertToStored } from "../codec.js";
 import {
@@ -23,15 +23,12 @@ import {
 import { appendAuditEntries } from "./mongo-audit-ops.js";
 import { findAll, type MongoContext } from "./mongo-context.js";
 import {
-  alertCursorOf,
   alertEventsBeforeFilter,
   alertEventsFind,
   alertKeysFind,
   alertPageFind,
   budgetPageFind,
   budgetsForClustersFind,
-  feedCursorExpired,
-  feedSeqOf,
   oldestAlertEventFind,
 } from "./pipelines.js";
 
@@ -150,7 +147,7 @@ export function createMongoAlertOps(ctx: MongoContext): MongoAlertOps {
         const found = await findAll(alerts, alertPageFind({ ...query, limit: query.limit + 1 }));
         const page = found.slice(0, query.limit).map(alertFromDocument);
         const last = page[page.length - 1];
-        return { alerts: page, next: found.length > query.limit && last ? alertCursorOf(last) : undefined };
+        return { alerts: page, next: found.length > query.limit && last ? alertPageCursor(last) : undefined };
       }),
 
     alertKeysForPeriod: (budgetId, periodStartMs) =>
@@ -161,7 +158,7 @@ export function createMongoAlertOps(ctx: MongoContext): MongoAlertOps {
         const afterSeq = feedSeqOf(after);
         // The counter is read first: any event read next is at most a little newer, never older.
         const last = await lastSeq();
-        if (afterSeq > last) throw new InvalidRequestError("resume_after", "is ahead of the feed");
+        assertFeedSeqKnown(afterSeq, last);
         const docs = await findAll(events, alertEventsFind(afterSeq, limit));
         const [oldest] = await findAll(events, oldestAlertEventFind());
         return {

@@ -1,7 +1,6 @@
 import type { Document } from "mongodb";
 import type { AlertQuery, GroupField, RecordPageQuery, RecordSumQuery, RollupRow, RollupSumQuery, SumFilter, SumRow } from "../../core/cost-store.js";
-import { InvalidRequestError } from "../../core/errors.js";
-import type { Alert } from "../../domain/alert.js";
+import { parseAlertPageCursor, parseSeqPageCursor } from "../cursors.js";
 import type { AuditQuery } from "../../domain/audit.js";
 import { COLLECTIONS, bigIntFromStored, numberFromStored, type RecordDocument } from "./documents.js";
 
@@ -168,11 +167,6 @@ export function budgetsForClustersFind(clusterIds: readonly string[]): FindSpec 
   return { filter: { cluster_id: { $in: [...clusterIds] } }, sort: { _id: 1 } };
 }
 
-/** The position after an alert in newest-first order (the same token as the SQLite store's). */
-export function alertCursorOf(alert: Pick<Alert, "triggeredAtMs" | "id">): string {
-  return `${alert.triggeredAtMs}:${alert.id}`;
-}
-
 /** The find (on alerts) of one page of alerts, newest first (trigger time, then id). */
 export function alertPageFind(query: AlertQuery): FindSpec {
   const filter: Document = {};
@@ -182,11 +176,9 @@ export function alertPageFind(query: AlertQuery): FindSpec {
   if (query.fromMs !== undefined) triggered.$gte = query.fromMs;
   if (query.toMs !== undefined) triggered.$lt = query.toMs;
   if (query.after !== undefined) {
-    const match = /^(-?\d{1,16}):([\s\S]+)$/.exec(query.after);
-    if (!match) throw new InvalidRequestError("page_token", "is not a token from a previous response");
-    const at = Number(match[1]);
+    const { triggeredAtMs: at, id } = parseAlertPageCursor(query.after);
     triggered.$lte = at;
-    filter.$or = [{ triggered_ms: { $lt: at } }, { triggered_ms: at, _id: { $lt: match[2] } }];
+    filter.$or = [{ triggered_ms: { $lt: at } }, { triggered_ms: at, _id: { $lt: id } }];
   }
   if (Object.keys(triggered).length > 0) filter.triggered_ms = triggered;
   return { filter, sort: { triggered_ms: -1, _id: -1 }, limit: query.limit };
@@ -197,13 +189,6 @@ export function alertKeysFind(budgetId: string, periodStartMs: number): FindSpec
   return { filter: { budget_id: budgetId, period_start_ms: periodStartMs }, sort: { _id: 1 }, projection: { _id: 0, alert_key: 1 } };
 }
 
-/** The sequence number a feed cursor names: 0 for the start; rejects what is not a cursor of this feed. */
-export function feedSeqOf(after: string | undefined): number {
-  if (after === undefined || after === "") return 0;
-  if (!/^\d{1,15}$/.test(after)) throw new InvalidRequestError("resume_after", "is not a cursor of this feed");
-  return Number(after);
-}
-
 /** The find (on alert_events) of the events after a sequence number, in sequence (commit) order. */
 export function alertEventsFind(afterSeq: number, limit: number): FindSpec {
   return { filter: { _id: { $gt: afterSeq } }, sort: { _id: 1 }, limit };
@@ -212,15 +197,6 @@ export function alertEventsFind(afterSeq: number, limit: number): FindSpec {
 /** The find (on alert_events) of the oldest event retention kept. */
 export function oldestAlertEventFind(): FindSpec {
   return { filter: {}, sort: { _id: 1 }, limit: 1, projection: { _id: 1 } };
-}
-
-/**
- * Whether a cursor is older than what retention kept: events after it were
- * deleted. `oldestSeq` is the oldest kept event, undefined when none is kept.
- */
-export function feedCursorExpired(afterSeq: number, oldestSeq: number | undefined, lastSeq: number): boolean {
-  const oldest = oldestSeq ?? lastSeq + 1;
-  return afterSeq > 0 && afterSeq + 1 < oldest;
 }
 
 /** The filter (on alert_events) of the events that retention drops. */
@@ -240,8 +216,7 @@ export function auditPageFind(query: AuditQuery): FindSpec {
   if (query.toMs !== undefined) at.$lt = query.toMs;
   if (Object.keys(at).length > 0) filter.at_ms = at;
   if (query.after !== undefined) {
-    if (!/^\d{1,15}$/.test(query.after)) throw new InvalidRequestError("page_token", "is not a token from a previous response");
-    filter._id = { $lt: Number(query.after) };
+    filter._id = { $lt: parseSeqPageCursor(query.after) };
   }
   return { filter, sort: { _id: -1 }, limit: query.limit };
 }

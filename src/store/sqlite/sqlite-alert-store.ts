@@ -1,6 +1,6 @@
 import type { Database, Statement } from "better-sqlite3";
 import type { AcknowledgeResult, AlertQuery, BudgetAlertOps } from "../../core/cost-store.js";
-import { InvalidRequestError } from "../../core/errors.js";
+import { alertPageCursor, assertFeedSeqKnown, feedCursorExpired, feedSeqOf, parseAlertPageCursor } from "../cursors.js";
 import { alertKey, type Alert, type AlertEvent, type AlertEventType } from "../../domain/alert.js";
 import type { AuditStamp } from "../../domain/audit.js";
 import { acknowledgment, budgetAuditEntry } from "../audit-entries.js";
@@ -133,10 +133,9 @@ export function createSqliteAlertOps(db: Database, guard: <T>(work: () => T) => 
           params.push(query.toMs);
         }
         if (query.after !== undefined) {
-          const match = /^(-?\d+):(.+)$/s.exec(query.after);
-          if (!match) throw new InvalidRequestError("page_token", "is not a token from a previous response");
+          const at = parseAlertPageCursor(query.after);
           where.push("(triggered_ms, id) < (?, ?)");
-          params.push(Number(match[1]), match[2]);
+          params.push(at.triggeredAtMs, at.id);
         }
         // One row more than asked tells whether another page exists.
         params.push(query.limit + 1);
@@ -147,7 +146,7 @@ export function createSqliteAlertOps(db: Database, guard: <T>(work: () => T) => 
           .all(...params) as string[];
         const alerts = rows.slice(0, query.limit).map((body) => alertFromStored(JSON.parse(body) as StoredAlert));
         const last = alerts[alerts.length - 1];
-        return { alerts, next: rows.length > query.limit && last ? `${last.triggeredAtMs}:${last.id}` : undefined };
+        return { alerts, next: rows.length > query.limit && last ? alertPageCursor(last) : undefined };
       }),
     alertKeysForPeriod: async (budgetId, periodStartMs) =>
       guard(
@@ -159,16 +158,13 @@ export function createSqliteAlertOps(db: Database, guard: <T>(work: () => T) => 
 
     readAlertEvents: async ({ after, limit }) =>
       guard(() => {
-        let afterSeq = 0;
-        if (after !== undefined && after !== "") {
-          if (!/^\d{1,15}$/.test(after)) throw new InvalidRequestError("resume_after", "is not a cursor of this feed");
-          afterSeq = Number(after);
-          if (afterSeq > maxSeqEver()) throw new InvalidRequestError("resume_after", "is ahead of the feed");
-        }
+        const afterSeq = feedSeqOf(after);
+        const lastSeq = maxSeqEver();
+        assertFeedSeqKnown(afterSeq, lastSeq);
         const rows = sql("SELECT seq, type, event_ms, alert FROM alert_events WHERE seq > ? ORDER BY seq LIMIT ?").all(afterSeq, limit) as EventRow[];
-        const oldest = (sql("SELECT MIN(seq) FROM alert_events").pluck().get() as number | null) ?? maxSeqEver() + 1;
+        const oldest = (sql("SELECT MIN(seq) FROM alert_events").pluck().get() as number | null) ?? undefined;
         return {
-          expired: afterSeq > 0 && afterSeq + 1 < oldest,
+          expired: feedCursorExpired(afterSeq, oldest, lastSeq),
           events: rows.map((row) => ({
             cursor: String(row.seq),
             type: row.type as AlertEventType,

@@ -1,6 +1,6 @@
 import type { Database } from "better-sqlite3";
 import type { CostStore } from "../../core/cost-store.js";
-import { InvalidRequestError } from "../../core/errors.js";
+import { parseSeqPageCursor } from "../cursors.js";
 import type { AuditEntry, AuditResource } from "../../domain/audit.js";
 
 /** The audit and settings operations of the SQLite store. */
@@ -64,9 +64,8 @@ export function createSqliteAuditOps(db: Database, guard: <T>(work: () => T) => 
           params.push(query.toMs);
         }
         if (query.after !== undefined) {
-          if (!/^\d{1,15}$/.test(query.after)) throw new InvalidRequestError("page_token", "is not a token from a previous response");
           where.push("seq < ?");
-          params.push(Number(query.after));
+          params.push(parseSeqPageCursor(query.after));
         }
         // One row more than asked tells whether another page exists.
         params.push(query.limit + 1);
