@@ -11,9 +11,9 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `cost-core serve` on a free port with the given environment. */
-export async function startCostCore(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "serve", "--port", "0"], {
+/** Starts `cost-core serve` on a free port with the given environment (and Node flags, e.g. --cpu-prof, which NODE_OPTIONS refuses). */
+export async function startCostCore(env: Record<string, string>, nodeFlags: readonly string[] = []): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [...nodeFlags, "--import", "tsx", "src/cli/main.ts", "serve", "--port", "0"], {
     env: { ...process.env, COST_CORE_LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });

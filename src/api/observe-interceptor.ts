@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../observability/metrics.js";
+import { withStreamEnd } from "./stream-end.js";
 
 /** The id of the current call, from the client's x-request-id or made up; echoed in the response header. */
 export const requestIdKey = createContextKey<string>("", { description: "request id" });
@@ -36,20 +37,9 @@ export function createObserveInterceptor(logger: Logger, metrics: Metrics | unde
       finish(undefined);
       return response;
     }
-    const source = response.message;
     return {
       ...response,
-      message: (async function* () {
-        let failure: unknown;
-        try {
-          yield* source;
-        } catch (error) {
-          failure = error;
-          throw error;
-        } finally {
-          finish(failure);
-        }
-      })(),
+      message: withStreamEnd(response.message, { onEnd: (end) => finish(end.kind === "failed" ? end.error : undefined) }),
     };
   };
 }

@@ -1,4 +1,5 @@
 import type { UniversalServerRequest, UniversalServerResponse } from "@connectrpc/connect/protocol";
+import { withStreamEnd, type StreamEnd } from "./stream-end.js";
 
 type Handler = (request: UniversalServerRequest) => Promise<UniversalServerResponse>;
 
@@ -34,15 +35,11 @@ function rewriteGrpcTrailer(response: UniversalServerResponse): UniversalServerR
     fix();
     return response;
   }
-  const body = response.body;
   // The trailer is written after the body, so it can still change when the body ends.
-  return {
-    ...response,
-    body: (async function* () {
-      yield* body;
-      fix();
-    })(),
+  const onEnd = (end: StreamEnd): void => {
+    if (end.kind === "completed") fix();
   };
+  return { ...response, body: withStreamEnd(response.body, { onEnd }) };
 }
 
 async function rewriteConnectUnary(response: UniversalServerResponse): Promise<UniversalServerResponse> {

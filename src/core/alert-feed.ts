@@ -30,9 +30,20 @@ export interface AlertFeedOptions {
   readonly heartbeatMs: number;
   /** Events read from the store per page while replaying (default 500). */
   readonly replayPageSize: number;
+  /** Watchers woken per turn of the event loop when new events arrive (default 100). */
+  readonly wakePerTurn: number;
 }
 
-const DEFAULTS: Readonly<AlertFeedOptions> = { windowEvents: 2_000, heartbeatMs: 15_000, replayPageSize: 500 };
+const DEFAULTS: Readonly<AlertFeedOptions> = { windowEvents: 2_000, heartbeatMs: 15_000, replayPageSize: 500, wakePerTurn: 100 };
+
+type WaitOutcome = "changed" | "timeout" | "aborted";
+
+/** One watcher's way to sleep until the window grows, its heartbeat is due or it is aborted. */
+interface Sleeper {
+  wait(): Promise<WaitOutcome>;
+  wake(outcome: WaitOutcome): void;
+  dispose(): void;
+}
 
 /** The alert feed: persisted events replayed from any cursor, then followed live. */
 export interface AlertFeed {
@@ -62,7 +73,7 @@ export class FeedCursorExpiredError extends Error {
  * "resume" item with its last cursor and the stream ends.
  */
 export function createAlertFeed(store: CostStore, clock: Clock, options: Partial<AlertFeedOptions> = {}): AlertFeed {
-  const { windowEvents, heartbeatMs, replayPageSize } = { ...DEFAULTS, ...options };
+  const { windowEvents, heartbeatMs, replayPageSize, wakePerTurn } = { ...DEFAULTS, ...options };
   // window[i] has absolute position base + i; positions of cursors in the window.
   let window: AlertEvent[] = [];
   let base = 0;
@@ -73,7 +84,7 @@ export function createAlertFeed(store: CostStore, clock: Clock, options: Partial
   let reading: Promise<void> | undefined;
   let pendingRead = false;
   // Watchers waiting for the window to grow; each removes itself when it stops waiting.
-  const waiters = new Set<() => void>();
+  const waiters = new Set<Sleeper>();
   let closedReason: string | undefined;
   let watcherCount = 0;
 
@@ -82,6 +93,7 @@ export function createAlertFeed(store: CostStore, clock: Clock, options: Partial
       tail = await store.latestAlertCursor();
       beforeWindow = tail;
     }
+    const readFrom = tail;
     for (;;) {
       const { events } = await store.readAlertEvents({ after: tail, limit: replayPageSize });
       if (events.length === 0) break;
@@ -97,11 +109,26 @@ export function createAlertFeed(store: CostStore, clock: Clock, options: Partial
         base++;
       }
     }
-    wakeAll();
+    // Only new events are worth waking for: every idle watcher's heartbeat reads the tail,
+    // and waking all watchers on each of those reads would cost the square of their number.
+    if (tail !== readFrom) wakeAll();
   }
 
+  /**
+   * Wakes the waiting watchers `wakePerTurn` at a time, one slice per turn of the event
+   * loop. Woken all at once, every watcher's delivery would run in one turn, and HTTP/2
+   * writes nothing to the sockets until the turn ends: the first watcher would wait for
+   * the last. A slice's messages leave while the next slice is prepared. A watcher woken
+   * twice (by an overlapping pass) just finds nothing new and waits again.
+   */
   function wakeAll(): void {
-    for (const wake of [...waiters]) wake();
+    const sleepers = [...waiters];
+    let at = 0;
+    const wakeSlice = (): void => {
+      for (const end = Math.min(sleepers.length, at + wakePerTurn); at < end; at++) (sleepers[at] as Sleeper).wake("changed");
+      if (at < sleepers.length) setImmediate(wakeSlice);
+    };
+    wakeSlice();
   }
 
   function refresh(): Promise<void> {
@@ -134,6 +161,7 @@ export function createAlertFeed(store: CostStore, clock: Clock, options: Partial
 
   async function* watch(opts: WatchOptions): AsyncGenerator<FeedItem> {
     watcherCount++;
+    const sleeper = createSleeper(opts.signal, heartbeatMs, waiters);
     try {
       if (tail === undefined) await refresh();
       const visible = opts.clusterIds ? new Set(opts.clusterIds) : undefined;
@@ -186,7 +214,7 @@ export function createAlertFeed(store: CostStore, clock: Clock, options: Partial
           // Caught up with the store before the window learned of it.
           await refresh();
           next = positionAfter(cursor);
-          if (next === undefined && (await wait(heartbeatMs, opts.signal)) === "aborted") return;
+          if (next === undefined && (await sleeper.wait()) === "aborted") return;
         }
       }
 
@@ -204,7 +232,7 @@ export function createAlertFeed(store: CostStore, clock: Clock, options: Partial
           if (item) yield item;
           continue;
         }
-        const outcome = await wait(heartbeatMs, opts.signal);
+        const outcome = await sleeper.wait();
         if (outcome === "aborted") return;
         if (outcome === "timeout") {
           void refresh();
@@ -212,25 +240,9 @@ export function createAlertFeed(store: CostStore, clock: Clock, options: Partial
         }
       }
     } finally {
+      sleeper.dispose();
       watcherCount--;
     }
-  }
-
-  function wait(timeoutMs: number, signal: AbortSignal): Promise<"changed" | "timeout" | "aborted"> {
-    if (signal.aborted) return Promise.resolve("aborted");
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => finish("timeout"), timeoutMs);
-      const onAbort = (): void => finish("aborted");
-      const onChange = (): void => finish("changed");
-      signal.addEventListener("abort", onAbort, { once: true });
-      waiters.add(onChange);
-      function finish(outcome: "changed" | "timeout" | "aborted"): void {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", onAbort);
-        waiters.delete(onChange);
-        resolve(outcome);
-      }
-    });
   }
 
   return {
@@ -249,4 +261,38 @@ export function createAlertFeed(store: CostStore, clock: Clock, options: Partial
       wakeAll();
     },
   };
+}
+
+/**
+ * A sleeper with one abort listener and one heartbeat timer for the whole watch,
+ * re-armed on each wait: a fan-out puts every watcher back to sleep after each event,
+ * and a timer plus listener plus closures per wait showed up in its profile.
+ */
+function createSleeper(signal: AbortSignal, heartbeatMs: number, waiters: Set<Sleeper>): Sleeper {
+  let resolveWait: ((outcome: WaitOutcome) => void) | undefined;
+  const sleeper: Sleeper = {
+    wait() {
+      if (signal.aborted) return Promise.resolve("aborted");
+      // Restarts the idle period; a timer that fired while the watcher was busy fires again.
+      timer.refresh();
+      waiters.add(sleeper);
+      return new Promise((resolve) => (resolveWait = resolve));
+    },
+    wake(outcome) {
+      const resolve = resolveWait;
+      if (!resolve) return;
+      resolveWait = undefined;
+      waiters.delete(sleeper);
+      resolve(outcome);
+    },
+    dispose() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+      waiters.delete(sleeper);
+    },
+  };
+  const timer = setTimeout(() => sleeper.wake("timeout"), heartbeatMs);
+  const onAbort = (): void => sleeper.wake("aborted");
+  signal.addEventListener("abort", onAbort, { once: true });
+  return sleeper;
 }

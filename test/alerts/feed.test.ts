@@ -1,14 +1,20 @@
 import { performance } from "node:perf_hooks";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterEach, describe, expect, it } from "vitest";
 import { AlertEventType } from "../../gen/dreamnet/cost/v1/alert_pb.js";
-import type { WatchAlertsResponse } from "../../gen/dreamnet/cost/v1/cost_service_pb.js";
+import { CostService, type WatchAlertsResponse } from "../../gen/dreamnet/cost/v1/cost_service_pb.js";
+import type { FeedItem } from "../../src/core/alert-feed.js";
 import type { CostStore } from "../../src/core/cost-store.js";
+import type { Alert } from "../../src/domain/alert.js";
 import {
+  createAlertsCore,
   failure,
   openWatcher,
   startAlertsServer,
   UNIT,
+  usd,
   wireBudget,
   wireRecord,
   type AlertsCoreOptions,
@@ -338,6 +344,33 @@ describe("WatchAlerts", () => {
     expect(outcome).toBe("closed");
   });
 
+  it("delivers every event once and in commit order to more watchers than one wake slice, with events raised while a slice is still waking", async () => {
+    const server = await start({ feed: { wakePerTurn: 2 } });
+    await raise(server, "s0");
+    const watchers = await Promise.all(Array.from({ length: 7 }, () => liveWatcher(server)));
+    // Back to back: the next commit lands while the previous event's slices are still waking.
+    await Promise.all(["s1", "s2", "s3"].map((id) => raise(server, id)));
+    for (const { watcher } of watchers) {
+      const read = await watcher.readUntil(isEventOf("s3"));
+      expect(read.map(brief).sort()).toEqual(["TRIGGERED s1", "TRIGGERED s2", "TRIGGERED s3"]);
+      // Commit order is cursor order, whatever order the three calls committed in.
+      expect(read.map((m) => Number(cursorOf(m)))).toEqual(read.map((m) => Number(cursorOf(m))).sort((a, b) => a - b));
+    }
+  });
+
+  it("sends whole events to watchers on the Connect protocol, with the binary and the JSON codec", async () => {
+    const server = await start();
+    await raise(server, "j0");
+    const opened = [true, false].map((useBinaryFormat) =>
+      openWatcher(createClient(CostService, createConnectTransport({ baseUrl: server.url, httpVersion: "2", useBinaryFormat })), { includeActive: true }),
+    );
+    for (const watcher of opened) expect(brief((await watcher.next()) as WatchAlertsResponse)).toBe("ACTIVE j0");
+    const { watcher: grpc } = await liveWatcher(server);
+    await raise(server, "j1");
+    const [expected] = await grpc.readUntil(isEventOf("j1"));
+    for (const watcher of opened) expect(await watcher.next()).toEqual(expected);
+  });
+
   it("delivers an alert once to each of 100 concurrent watchers, and reports the delay from commit to arrival", async () => {
     const committedAt = new Map<string, number>();
     const wrapStore = (store: CostStore): CostStore => ({
@@ -393,5 +426,57 @@ describe("WatchAlerts", () => {
       `alert commit -> arrival on 100 watchers, client and server in one process: all 10 alerts (1,000 deliveries): ${figures(all)}; ` +
         `first alert: ${figures(delaysOf(rounds.slice(0, 1)))}; alerts 2-10: ${figures(delaysOf(rounds.slice(1)))}`,
     );
+  });
+});
+
+describe("createAlertFeed()", () => {
+  /** An EXCEEDED alert of budget `budgetId` on cluster c1, raised at NOW. */
+  const alertOf = (budgetId: string): Alert => ({
+    id: `alert-${budgetId}`,
+    clusterId: "c1",
+    budgetId,
+    kind: "exceeded",
+    thresholdPercent: 100,
+    threshold: usd(10n * UNIT),
+    currentCost: usd(100n * UNIT),
+    percent: 1000,
+    period: "monthly",
+    periodStartMs: Date.parse("2026-03-01T00:00:00Z"),
+    periodEndMs: Date.parse("2026-04-01T00:00:00Z"),
+    triggeredAtMs: NOW,
+    acknowledged: false,
+    acknowledgedBy: "",
+    acknowledgedAtMs: 0,
+    acknowledgeNote: "",
+  });
+
+  it("wakes waiting watchers a slice per turn of the event loop, so the first slice's messages can leave before the last slice is woken", async () => {
+    let store: CostStore | undefined;
+    const built = createAlertsCore({ nowMs: NOW, feed: { wakePerTurn: 2 }, wrapStore: (raw) => (store = raw) });
+    const stop = new AbortController();
+    const watchers = Array.from({ length: 5 }, () => built.core.feed.watch({ signal: stop.signal }));
+    try {
+      for (const watcher of watchers) expect((await watcher.next()).value).toMatchObject({ kind: "heartbeat" });
+      const received: FeedItem[][] = watchers.map(() => []);
+      const reading = watchers.map(async (watcher, i) => {
+        const { value } = await watcher.next();
+        if (value) received[i]?.push(value);
+      });
+      await store?.insertAlert(alertOf("b1"), NOW);
+      built.core.feed.notify();
+      // How many watchers hold the event after each turn of the event loop.
+      const counts: number[] = [];
+      while (counts.at(-1) !== 5) {
+        await new Promise((resolve) => setImmediate(resolve));
+        counts.push(received.filter((items) => items.length > 0).length);
+      }
+      expect(counts.filter((n) => n > 0)).toEqual([2, 4, 5]);
+      await Promise.all(reading);
+      for (const items of received) expect(items.map((item) => (item.kind === "event" ? item.event.alert.budgetId : item.kind))).toEqual(["b1"]);
+    } finally {
+      stop.abort();
+      await Promise.all(watchers.map((watcher) => watcher.return(undefined)));
+      await built.close();
+    }
   });
 });
