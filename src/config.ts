@@ -3,7 +3,7 @@ import { BRIDGE_SETTINGS, bridgeConfigFrom, type BridgeConfig } from "./bridge/b
 
 /** Where records live: the embedded SQLite file (default) or MongoDB. */
 export type StoreConfig =
-  | { readonly kind: "sqlite"; readonly path: string; readonly synchronous: "FULL" | "NORMAL" }
+  | { readonly kind: "sqlite"; readonly path: string; readonly synchronous: "FULL" | "NORMAL"; readonly writerThread: boolean }
   | {
       readonly kind: "mongodb";
       readonly uri: string;
@@ -49,6 +49,7 @@ export const SETTINGS = {
   STORE: { default: "sqlite", help: "sqlite or mongodb" },
   SQLITE_PATH: { default: "./data/cost-core.db", help: "SQLite database file" },
   SQLITE_SYNC: { default: "FULL", help: "FULL (survives power loss) or NORMAL (survives a crash, faster)" },
+  SQLITE_WRITER_THREAD: { default: "true", help: "write records from a worker thread (true) or on the main thread (false)" },
   MONGODB_URI: { default: "", help: "MongoDB connection string (a replica set)" },
   MONGODB_DATABASE: { default: "cost_core", help: "MongoDB database name" },
   MONGODB_WRITE_CONCERN: { default: "majority", help: "MongoDB write concern: majority, or how many members must acknowledge (1-50)" },
@@ -120,7 +121,9 @@ export function parseConfig(...layers: RawSettings[]): Config {
     const sync = merged.SQLITE_SYNC.toUpperCase();
     if (sync !== "FULL" && sync !== "NORMAL") problems.push(`COST_CORE_SQLITE_SYNC must be FULL or NORMAL (got "${merged.SQLITE_SYNC}")`);
     if (merged.SQLITE_PATH.trim() === "") problems.push("COST_CORE_SQLITE_PATH must not be empty");
-    store = { kind: "sqlite", path: merged.SQLITE_PATH, synchronous: sync === "NORMAL" ? "NORMAL" : "FULL" };
+    const thread = merged.SQLITE_WRITER_THREAD;
+    if (thread !== "true" && thread !== "false") problems.push(`COST_CORE_SQLITE_WRITER_THREAD must be true or false (got "${thread}")`);
+    store = { kind: "sqlite", path: merged.SQLITE_PATH, synchronous: sync === "NORMAL" ? "NORMAL" : "FULL", writerThread: thread !== "false" };
   } else if (merged.STORE === "mongodb") {
     if (!/^mongodb(\+srv)?:\/\//.test(merged.MONGODB_URI)) problems.push("COST_CORE_MONGODB_URI must be a mongodb:// or mongodb+srv:// URI when COST_CORE_STORE is mongodb");
     if (!/^[A-Za-z0-9_-]{1,63}$/.test(merged.MONGODB_DATABASE)) problems.push(`COST_CORE_MONGODB_DATABASE must be 1-63 of A-Z a-z 0-9 _ - (got "${merged.MONGODB_DATABASE}")`);

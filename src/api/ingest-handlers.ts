@@ -24,8 +24,13 @@ import { recordFromProto } from "./record-from-proto.js";
 
 /** Rejections listed in a RecordCosts response; the count covers the rest. */
 const MAX_LISTED_REJECTIONS = 100;
-/** Stream messages being committed at once per stream: enough to overlap reading and writing, few enough to bound memory. */
-const MAX_MESSAGES_IN_FLIGHT = 4;
+/**
+ * Records of one stream read but not yet committed. Enough for three group-commit
+ * batches (10,000 each): one committing, the next already handed to the store, a
+ * third being decoded, so the store never waits for the stream; few enough to bound
+ * memory.
+ */
+const MAX_RECORDS_IN_FLIGHT = 30_000;
 
 /** RecordCost and RecordCosts: validate at the edge, hand valid records to the ingest pipeline. */
 export function createIngestHandlers(core: CostCore, onRejected: (count: number) => void = () => {}) {
@@ -53,12 +58,16 @@ export function createIngestHandlers(core: CostCore, onRejected: (count: number)
 
     async recordCosts(requests: AsyncIterable<RecordCostsRequest>, context: HandlerContext): Promise<RecordCostsResponse> {
       const principal = principalOf(context);
-      const tally = { accepted: 0n, duplicates: 0n, rejected: 0n, listed: [] as RejectedRecord[] };
+      // Plain numbers while counting (a bigint increment allocates); bigints in the response.
+      const tally = { accepted: 0, duplicates: 0, rejected: 0, listed: [] as RejectedRecord[] };
       const reject = (entry: Omit<RejectedRecord, "$typeName" | "$unknown">): void => {
         tally.rejected++;
         if (tally.listed.length < MAX_LISTED_REJECTIONS) tally.listed.push(create(RejectedRecordSchema, entry));
       };
+      // Commits of earlier messages, oldest first, and how many records each holds.
       const inFlight: Promise<void>[] = [];
+      const inFlightCounts: number[] = [];
+      let recordsInFlight = 0;
       let failure: { error: unknown } | undefined;
       let streamIndex = 0;
 
@@ -122,16 +131,21 @@ export function createIngestHandlers(core: CostCore, onRejected: (count: number)
         });
         // Remember the first failure now so no rejection goes unhandled while reading on.
         inFlight.push(commit.catch((error: unknown) => void (failure ??= { error })));
-        if (inFlight.length >= MAX_MESSAGES_IN_FLIGHT) await inFlight.shift();
+        inFlightCounts.push(valid.length);
+        recordsInFlight += valid.length;
+        while (recordsInFlight >= MAX_RECORDS_IN_FLIGHT) {
+          await inFlight.shift();
+          recordsInFlight -= inFlightCounts.shift() ?? 0;
+        }
       }
       await Promise.all(inFlight);
-      onRejected(Number(tally.rejected));
+      onRejected(tally.rejected);
       if (failure) throw failure.error;
       tally.listed.sort((a, b) => (a.index < b.index ? -1 : a.index > b.index ? 1 : 0));
       return create(RecordCostsResponseSchema, {
-        acceptedCount: tally.accepted,
-        duplicateCount: tally.duplicates,
-        rejectedCount: tally.rejected,
+        acceptedCount: BigInt(tally.accepted),
+        duplicateCount: BigInt(tally.duplicates),
+        rejectedCount: BigInt(tally.rejected),
         rejected: tally.listed,
       });
     },

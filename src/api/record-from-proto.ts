@@ -10,35 +10,23 @@ import { msFromTimestamp } from "./time-mapping.js";
 // they break logs, CSV exports and terminals.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const UTF8 = new TextEncoder();
+const MAX_COST_NANOS = RECORD_LIMITS.maxCostUnits * 1_000_000_000n;
 
 /**
  * Validates a wire record against the limits and maps it to the domain, or returns
  * the first violation with its path under `prefix` (e.g. "records[3]").
  */
 export function recordFromProto(proto: CostRecordProto, nowMs: number, prefix: string): CostRecord | FieldViolation {
+  // Field paths are built only for a violation: this runs for every record ingested.
   const at = (name: string): string => fieldPath(prefix, name);
 
-  const id = checkText(proto.id, at("id"), RECORD_LIMITS.maxIdLength, true);
-  if (id) return id;
-  const cluster = checkText(proto.clusterId, at("cluster_id"), RECORD_LIMITS.maxNameLength, true);
-  if (cluster) return cluster;
-  if (!RESOURCE_ID_PATTERN.test(proto.clusterId)) {
-    return { field: at("cluster_id"), description: `must start with a letter or digit and hold only A-Z a-z 0-9 . _ : - (got ${quote(proto.clusterId)})` };
-  }
-  for (const [name, value, required] of [
-    ["provider", proto.provider, true],
-    ["operation", proto.operation, true],
-    ["model", proto.model, false],
-    ["trace_id", proto.traceId, false],
-  ] as const) {
-    const violation = checkText(value, at(name), RECORD_LIMITS.maxNameLength, required);
-    if (violation) return violation;
-  }
+  const problem = textProblem(proto);
+  if (problem) return { field: at(problem.name), description: problem.description };
 
   const cost = moneyFromProto(proto.cost, at("cost"));
   if (isViolation(cost)) return cost;
   if (cost.nanos < 0n) return { field: at("cost"), description: "must not be negative" };
-  if (cost.nanos > RECORD_LIMITS.maxCostUnits * 1_000_000_000n) {
+  if (cost.nanos > MAX_COST_NANOS) {
     return { field: at("cost.units"), description: `must be at most ${RECORD_LIMITS.maxCostUnits} for one record` };
   }
 
@@ -63,8 +51,8 @@ export function recordFromProto(proto: CostRecordProto, nowMs: number, prefix: s
   }
   const model = proto.model || metadataModel;
   if (model !== proto.model) {
-    const violation = checkText(model, at("metadata.model"), RECORD_LIMITS.maxNameLength, false);
-    if (violation) return violation;
+    const description = checkText(model, RECORD_LIMITS.maxNameLength, false);
+    if (description) return { field: at("metadata.model"), description };
   }
 
   return {
@@ -80,13 +68,30 @@ export function recordFromProto(proto: CostRecordProto, nowMs: number, prefix: s
   };
 }
 
-function checkText(value: string, field: string, maxLength: number, required: boolean): FieldViolation | undefined {
-  if (value.length === 0) return required ? { field, description: "is required" } : undefined;
+/** The first text field that breaks a rule, by its wire name; no allocation when all pass. */
+function textProblem(proto: CostRecordProto): { name: string; description: string } | undefined {
+  const { maxIdLength, maxNameLength } = RECORD_LIMITS;
+  let description: string | undefined;
+  if ((description = checkText(proto.id, maxIdLength, true))) return { name: "id", description };
+  if ((description = checkText(proto.clusterId, maxNameLength, true))) return { name: "cluster_id", description };
+  if (!RESOURCE_ID_PATTERN.test(proto.clusterId)) {
+    return { name: "cluster_id", description: `must start with a letter or digit and hold only A-Z a-z 0-9 . _ : - (got ${quote(proto.clusterId)})` };
+  }
+  if ((description = checkText(proto.provider, maxNameLength, true))) return { name: "provider", description };
+  if ((description = checkText(proto.operation, maxNameLength, true))) return { name: "operation", description };
+  if ((description = checkText(proto.model, maxNameLength, false))) return { name: "model", description };
+  if ((description = checkText(proto.traceId, maxNameLength, false))) return { name: "trace_id", description };
+  return undefined;
+}
+
+/** What is wrong with a text field, or undefined. */
+function checkText(value: string, maxLength: number, required: boolean): string | undefined {
+  if (value.length === 0) return required ? "is required" : undefined;
   // UTF-16 length is an upper bound of the character count; count exactly only when it matters.
-  if (value.length > maxLength && [...value].length > maxLength) return { field, description: `must be at most ${maxLength} characters` };
-  if (CONTROL.test(value)) return { field, description: "must not contain control characters" };
-  if (!value.isWellFormed()) return { field, description: "must be valid Unicode (it holds a lone surrogate)" };
-  if (value.trim() !== value) return { field, description: "must not start or end with white space" };
+  if (value.length > maxLength && [...value].length > maxLength) return `must be at most ${maxLength} characters`;
+  if (CONTROL.test(value)) return "must not contain control characters";
+  if (!value.isWellFormed()) return "must be valid Unicode (it holds a lone surrogate)";
+  if (value.trim() !== value) return "must not start or end with white space";
   return undefined;
 }
 

@@ -55,7 +55,7 @@ export interface CostCore {
 export function createCostCore(options: CostCoreOptions): CostCore {
   const { store, clock, groupCommit } = options;
   const onError = options.onBackgroundError ?? (() => {});
-  const ingest = createIngestor({ store, clock, groupCommit });
+  const ingest = createIngestor({ store, clock, groupCommit: { maxWritesInFlight: store.insertsInFlight ?? 1, ...groupCommit } });
   const summaries = createSummaryReader({ store, clock, maxFutureSkewMs: RECORD_LIMITS.maxFutureSkewMs });
   const feed = createAlertFeed(store, clock, options.feed);
   const engine = createAlertEngine({ store, clock, onAlertCreated: () => feed.notify(), onError: (error) => onError(error, "alert evaluation") });

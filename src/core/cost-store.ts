@@ -130,6 +130,11 @@ export interface CostStore {
    * Resolves with one result per record, in order, once committed.
    */
   insertRecords(records: readonly CostRecord[], receivedAtMs: number): Promise<readonly InsertResult[]>;
+  /**
+   * How many insertRecords calls are worth having in flight at once (default 1).
+   * Calls still commit in the order they were made.
+   */
+  readonly insertsInFlight?: number;
   /** Sums roll-up buckets. */
   sumRollups(query: RollupSumQuery): Promise<readonly SumRow[]>;
   /** Sums raw records (used only for the edges of a range that no bucket covers). */

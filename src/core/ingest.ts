@@ -12,6 +12,10 @@ export type RecordOutcome =
   /** Stored before with different content: refused, the stored record stays. */
   | { readonly kind: "conflict"; readonly stored: StoredCostRecord };
 
+// Shared: one outcome object per record would be garbage at ingest rates.
+const ACCEPTED: RecordOutcome = Object.freeze({ kind: "accepted" });
+const DUPLICATE: RecordOutcome = Object.freeze({ kind: "duplicate" });
+
 /** A committed write, for whoever reacts to spend (budgets) or measures ingestion (metrics). */
 export interface CommittedBatch {
   /** The records that were new; empty when the write held only duplicates. */
@@ -56,9 +60,9 @@ export function createIngestor({ store, clock, groupCommit }: IngestOptions): In
       const record = records[i] as CostRecord;
       if (result.kind === "inserted") {
         fresh.push(record);
-        return { kind: "accepted" };
+        return ACCEPTED;
       }
-      return sameRecordContent(record, result.stored) ? { kind: "duplicate" } : { kind: "conflict", stored: result.stored };
+      return sameRecordContent(record, result.stored) ? DUPLICATE : { kind: "conflict", stored: result.stored };
     });
     const batch: CommittedBatch = { records: fresh, submittedRecords: records, committedAtMs, writeMs };
     for (const listener of listeners) listener(batch);

@@ -10,9 +10,9 @@ export const CLUSTER_LEVELS: readonly BucketLevel[] = ["minute", "hour", "day"];
 export const DETAIL_LEVELS: readonly BucketLevel[] = ["hour", "day"];
 
 /**
- * An amount added to a roll-up. Units and nanos are summed separately so a
- * 64-bit column never overflows in practice: units grow by whole currency units,
- * nanos by less than 10^9 per record.
+ * An amount added to a roll-up, split into whole units and the nanos left over, so
+ * a 64-bit column never overflows in practice: the nanos column grows by less
+ * than 10^9 per batch and bucket, the units column by whole currency units.
  */
 export interface RollupAmount {
   readonly units: bigint;
@@ -65,29 +65,29 @@ interface Acc {
  * coarser buckets are then built from the few groups.
  */
 export function rollupDeltas(records: readonly CostRecord[]): RollupDeltas {
-  const fine = new Map<string, Acc & { readonly record: CostRecord; readonly minuteStartMs: number }>();
+  // One bigint addition per record; the units/nanos split is done once per group.
+  const fine = new Map<string, { total: bigint; count: number; readonly record: CostRecord; readonly minuteStartMs: number }>();
   const minuteMs = BUCKET_MS.minute;
   for (const record of records) {
-    const units = record.cost.nanos / NANOS_PER_UNIT;
-    const nanos = record.cost.nanos - units * NANOS_PER_UNIT;
     const minuteStartMs = floorTo(record.timestampMs, minuteMs);
     const key = `${record.clusterId}\u0000${record.cost.currency}\u0000${record.provider}\u0000${record.operation}\u0000${record.model}\u0000${minuteStartMs}`;
     const group = fine.get(key);
     if (group) {
-      group.units += units;
-      group.nanos += nanos;
+      group.total += record.cost.nanos;
       group.count += 1;
     } else {
-      fine.set(key, { record, minuteStartMs, units, nanos, count: 1 });
+      fine.set(key, { record, minuteStartMs, total: record.cost.nanos, count: 1 });
     }
   }
 
   const cluster = new Map<string, Acc & Omit<ClusterBucketDelta, keyof RollupAmount>>();
   const detail = new Map<string, Acc & Omit<DetailBucketDelta, keyof RollupAmount>>();
   const totals = new Map<string, Acc & Omit<ClusterTotalDelta, keyof RollupAmount>>();
-  for (const group of fine.values()) {
-    const { clusterId, provider, operation, model } = group.record;
-    const currency = group.record.cost.currency;
+  for (const { total, count, record, minuteStartMs } of fine.values()) {
+    const { clusterId, provider, operation, model } = record;
+    const units = total / NANOS_PER_UNIT;
+    const group = { units, nanos: total - units * NANOS_PER_UNIT, count, minuteStartMs };
+    const currency = record.cost.currency;
     const base = `${clusterId}\u0000${currency}`;
     add(totals, base, { clusterId, currency }, group);
     for (const level of CLUSTER_LEVELS) {

@@ -15,7 +15,7 @@ export interface OpenedStore {
 export async function openStore(config: StoreConfig): Promise<OpenedStore> {
   switch (config.kind) {
     case "sqlite":
-      return { store: createSqliteCostStore({ path: config.path, synchronous: config.synchronous }) };
+      return { store: createSqliteCostStore({ path: config.path, synchronous: config.synchronous, writerThread: config.writerThread }) };
     case "mongodb": {
       const store = await createMongoCostStore({ uri: config.uri, database: config.database, writeConcern: config.writeConcern });
       return { store, watchSharedFeed: (onAppend, options) => store.watchAlertEventInserts(onAppend, options) };

@@ -66,19 +66,19 @@ describe("rollupDeltas()", () => {
     expect(DETAIL_LEVELS).toEqual(["hour", "day"]);
   });
 
-  it("folds a batch into one delta per key, summing units and nanos separately", () => {
+  it("folds a batch into one delta per key holding the exact sum as whole units and nanos", () => {
     const records = [
       record("r1", { cost: { currency: "USD", nanos: 1_250_000_000n } }),
       record("r2", { cost: { currency: "USD", nanos: 999_999_999n }, timestampMs: AT + 10_000 }),
       record("r3", { cost: { currency: "USD", nanos: 2_000_000n }, timestampMs: AT + 50_000 }),
     ];
     const deltas = rollupDeltas(records);
-    expect(deltas.totals).toEqual([{ clusterId: "alpha", currency: "USD", units: 1n, nanos: 1_251_999_999n, count: 3 }]);
+    expect(deltas.totals).toEqual([{ clusterId: "alpha", currency: "USD", units: 2n, nanos: 251_999_999n, count: 3 }]);
     // r3 is in the next minute; all three share the hour and the day.
     expect(deltas.cluster.map((d) => [d.level, d.bucketStartMs, d.units, d.nanos, d.count])).toEqual([
-      ["minute", Date.UTC(2026, 2, 8, 5, 30), 1n, 1_249_999_999n, 2],
-      ["hour", Date.UTC(2026, 2, 8, 5), 1n, 1_251_999_999n, 3],
-      ["day", Date.UTC(2026, 2, 8), 1n, 1_251_999_999n, 3],
+      ["minute", Date.UTC(2026, 2, 8, 5, 30), 2n, 249_999_999n, 2],
+      ["hour", Date.UTC(2026, 2, 8, 5), 2n, 251_999_999n, 3],
+      ["day", Date.UTC(2026, 2, 8), 2n, 251_999_999n, 3],
       ["minute", Date.UTC(2026, 2, 8, 5, 31), 0n, 2_000_000n, 1],
     ]);
     expect(deltas.detail.map((d) => [d.level, d.bucketStartMs, d.count])).toEqual([

@@ -1,36 +1,29 @@
-import { chmod, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { chmod } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { StoreUnavailableError } from "../../src/core/errors.js";
 import type { CostStore } from "../../src/core/cost-store.js";
 import { idHash } from "../../src/store/sqlite/id-hash.js";
 import { createSqliteCostStore } from "../../src/store/sqlite/sqlite-cost-store.js";
 import { generateCostRecords, makeRecord, sumsFromRows } from "../support/cost-fixtures.js";
+import { useTempFiles } from "../support/temp-files.js";
 import { describeCostStoreContract } from "./cost-store-contract.js";
 
 const T1 = Date.UTC(2026, 2, 8, 6);
 const T2 = Date.UTC(2026, 2, 8, 7);
 const EVERYTHING = { fromMs: Date.UTC(2025, 11, 1), toMs: Date.UTC(2026, 5, 1) };
 
-let dir = "";
-let files = 0;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "cost-core-sqlite-"));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-/** A new database file in the suite's temporary folder. */
-function nextPath(): string {
-  files += 1;
-  return join(dir, `store-${files}.db`);
-}
+const nextPath = useTempFiles("store");
 
 describeCostStoreContract("sqlite in memory", async () => createSqliteCostStore({ path: ":memory:" }));
+// A file is written from a worker thread by default; both ways keep the contract.
 describeCostStoreContract("sqlite on a file", async () => createSqliteCostStore({ path: nextPath() }));
+describeCostStoreContract("sqlite on a file, written on the main thread", async () => createSqliteCostStore({ path: nextPath(), writerThread: false }));
+// Merges of the in-memory id level on almost every commit, so the contract also holds mid-merge.
+describeCostStoreContract("sqlite merging its id index every few records", async () =>
+  createSqliteCostStore({ path: nextPath(), keyIndex: { mergeAt: 5, mergeChunk: 3 } }),
+);
 
 describe("createSqliteCostStore()", () => {
   it("keeps records, roll-ups, totals and ids across close() and reopen", async () => {
@@ -54,7 +47,7 @@ describe("createSqliteCostStore()", () => {
   });
 
   it("creates a missing folder for its file", async () => {
-    const store = createSqliteCostStore({ path: join(dir, "nested", "deeper", "store.db") });
+    const store = createSqliteCostStore({ path: join(dirname(nextPath()), "nested", "deeper", "store.db") });
     try {
       expect(await store.insertRecords([makeRecord("a")], T1)).toEqual([{ kind: "inserted" }]);
     } finally {
@@ -156,7 +149,7 @@ describe("createSqliteCostStore()", () => {
   });
 
   it.skipIf(isRoot)("refuses to open a database in a read-only folder", async () => {
-    const folder = join(dir, "read-only");
+    const folder = join(dirname(nextPath()), "read-only");
     const path = join(folder, "store.db");
     const writable = createSqliteCostStore({ path });
     await writable.insertRecords([makeRecord("a")], T1);

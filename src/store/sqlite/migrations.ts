@@ -138,6 +138,23 @@ const MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] 
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 4,
+    sql: `
+      -- Timestamps of a batch scatter (clients batch, clocks differ, records arrive
+      -- late), so an index on ts_ms took each record to another page. Within a
+      -- minute and a cluster, seq only grows: new entries land on the last page of
+      -- their (minute, cluster), and a range query reads whole minutes, then filters.
+      DROP INDEX records_cluster_ts;
+      DROP INDEX records_ts;
+      CREATE INDEX records_minute ON records (ts_ms / 60000, cluster_id, seq);
+
+      -- The id index now keeps recent ids in memory and merges them into record_keys
+      -- in hash order (see record-key-index.ts); every id stored so far is in the table.
+      INSERT INTO settings (name, value)
+        SELECT 'record_keys_merged_seq', CAST(COALESCE(MAX(seq), 0) AS TEXT) FROM records;
+    `,
+  },
 ];
 
 /** The newest schema version this build knows. */

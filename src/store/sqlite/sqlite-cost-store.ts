@@ -1,6 +1,3 @@
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
-import Database from "better-sqlite3";
 import type { Database as Db, Statement } from "better-sqlite3";
 import type {
   ClusterTotal,
@@ -15,42 +12,16 @@ import type {
   SumFilter,
   SumRow,
 } from "../../core/cost-store.js";
-import type { CostRecord, StoredCostRecord } from "../../domain/cost-record.js";
-import { NANOS_PER_UNIT } from "../../domain/money.js";
-import { rollupDeltas } from "../../domain/rollup.js";
-import { idHash } from "./id-hash.js";
-import { migrate } from "./migrations.js";
+import type { CostRecord } from "../../domain/cost-record.js";
+import { openDatabase, type SqliteStoreOptions } from "./open-database.js";
+import { recordFromRow, type RecordRow } from "./record-row.js";
+import { createRecordWriter } from "./record-writer.js";
 import { createSqliteAlertOps, type SqliteAlertOps } from "./sqlite-alert-store.js";
 import { createSqliteAuditOps, type SqliteAuditOps } from "./sqlite-audit-store.js";
 import { guarded } from "./store-error.js";
+import { startWriterThread, type WriterThread } from "./writer-thread.js";
 
-/** How the SQLite store opens its file. */
-export interface SqliteStoreOptions {
-  /** Database file; ":memory:" for a throw-away store. Its folder is created if missing. */
-  readonly path: string;
-  /** FULL (default) survives power loss; NORMAL survives a process crash and commits faster. */
-  readonly synchronous?: "FULL" | "NORMAL";
-  /** Page cache, in MiB (default 64). */
-  readonly cacheMb?: number;
-  /** WAL pages before SQLite folds the log back into the database (default 10,000, about 40 MiB). */
-  readonly walCheckpointPages?: number;
-}
-
-interface RecordRow {
-  seq: bigint;
-  id: string;
-  cluster_id: string;
-  provider: string;
-  operation: string;
-  model: string;
-  currency: string;
-  units: bigint;
-  nanos: bigint;
-  ts_ms: bigint;
-  trace_id: string;
-  metadata: string;
-  received_ms: bigint;
-}
+export type { SqliteStoreOptions } from "./open-database.js";
 
 interface SumRowRaw {
   cluster_id?: string;
@@ -70,6 +41,14 @@ const ROLLUP_TABLES: Readonly<Record<RollupRow["scope"], { table: string; key: r
   totals: { table: "cluster_totals", key: ["cluster_id", "currency"] },
 };
 
+// The key of the records_minute index, written exactly as in its CREATE INDEX:
+// SQLite only uses an index on an expression for that same expression.
+const MINUTE_OF_RECORD = "ts_ms / 60000";
+// Integer division truncates and is monotone, so a record with a timestamp in
+// [first, last] has its minute in [first / 60000, last / 60000]: a superset test
+// that lets the index narrow the scan; the exact ts_ms test follows it.
+const MINUTES_BETWEEN = `${MINUTE_OF_RECORD} BETWEEN CAST(? AS INTEGER) / 60000 AND CAST(? AS INTEGER) / 60000`;
+
 const GROUP_COLUMNS: Readonly<Record<GroupField, string>> = {
   cluster: "cluster_id",
   provider: "provider",
@@ -77,29 +56,20 @@ const GROUP_COLUMNS: Readonly<Record<GroupField, string>> = {
   model: "model",
 };
 
+const READER_CACHE_MB = 16;
+
 /** Opens (creating or migrating) a SQLite file as a CostStore. */
 export function createSqliteCostStore(options: SqliteStoreOptions): CostStore {
-  if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
-  const db = new Database(options.path);
-  try {
-    db.pragma("journal_mode = WAL");
-    db.pragma(`synchronous = ${options.synchronous ?? "FULL"}`);
-    db.pragma("busy_timeout = 5000");
-    db.pragma(`cache_size = -${(options.cacheMb ?? 64) * 1024}`);
-    // Random record ids dirty about one index page per record, so a batch writes
-    // hundreds of pages; with SQLite's default of 1,000 pages a checkpoint would run
-    // every other commit and copy them all again. 10,000 lets pages rewritten by
-    // several batches be copied once: about 1.5 times the ingest rate, measured.
-    db.pragma(`wal_autocheckpoint = ${options.walCheckpointPages ?? 10_000}`);
-    migrate(db);
-  } catch (error) {
-    db.close();
-    throw error;
-  }
-  const records = new SqliteRecordStore(db);
+  // With a writer thread, this connection only reads (roll-ups, pages of records) and
+  // writes alerts, budgets and audit entries: a small page cache does; the writer's is the large one.
+  const threaded = options.path !== ":memory:" && (options.writerThread ?? true);
+  const db = openDatabase(threaded ? { ...options, cacheMb: READER_CACHE_MB } : options, { migrateSchema: true });
+  const records = new SqliteRecordStore(db, { ...options, writerThread: threaded });
   const alerts = createSqliteAlertOps(db, guarded);
   return {
     insertRecords: (batch, receivedAtMs) => records.insertRecords(batch, receivedAtMs),
+    // With a writer thread, the next batch travels to it while the previous one commits.
+    insertsInFlight: records.threaded ? 2 : 1,
     sumRollups: (query) => records.sumRollups(query),
     sumRecords: (query) => records.sumRecords(query),
     listClusters: (query) => records.listClusters(query),
@@ -115,89 +85,26 @@ export function createSqliteCostStore(options: SqliteStoreOptions): CostStore {
 /** The record, roll-up and sum operations of the SQLite store. */
 class SqliteRecordStore implements Omit<CostStore, keyof SqliteAlertOps | keyof SqliteAuditOps> {
   private readonly statements = new Map<string, Statement>();
-  private readonly insertBatch: (records: readonly CostRecord[], receivedAtMs: number) => InsertResult[];
+  private readonly insertInThread: ((records: readonly CostRecord[], receivedAtMs: number) => InsertResult[]) | undefined;
+  private readonly writer: WriterThread | undefined;
 
-  constructor(private readonly db: Db) {
-    const findKey = this.prepare("SELECT seq FROM record_keys WHERE key_hash = ?").pluck();
-    const findCollision = this.prepare("SELECT seq FROM record_key_collisions WHERE id = ?").pluck();
-    const insertKey = this.prepare("INSERT INTO record_keys (key_hash, seq) VALUES (?, ?)");
-    const insertCollision = this.prepare("INSERT INTO record_key_collisions (id, seq) VALUES (?, ?)");
-    const recordBySeq = this.prepare("SELECT * FROM records WHERE seq = ?");
-    const insertRecord = this.prepare(
-      `INSERT INTO records (id, cluster_id, provider, operation, model, currency, units, nanos, ts_ms, trace_id, metadata, received_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    const bumpCluster = this.prepare(
-      `INSERT INTO cluster_rollups (level, cluster_id, bucket_start, currency, units, nanos, record_count) VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT DO UPDATE SET units = units + excluded.units, nanos = nanos + excluded.nanos, record_count = record_count + excluded.record_count`,
-    );
-    const bumpDetail = this.prepare(
-      `INSERT INTO detail_rollups (level, cluster_id, bucket_start, currency, provider, operation, model, units, nanos, record_count)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT DO UPDATE SET units = units + excluded.units, nanos = nanos + excluded.nanos, record_count = record_count + excluded.record_count`,
-    );
-    const bumpTotal = this.prepare(
-      `INSERT INTO cluster_totals (cluster_id, currency, units, nanos, record_count, last_update_ms) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT DO UPDATE SET units = units + excluded.units, nanos = nanos + excluded.nanos,
-         record_count = record_count + excluded.record_count, last_update_ms = MAX(last_update_ms, excluded.last_update_ms)`,
-    );
+  constructor(
+    private readonly db: Db,
+    options: SqliteStoreOptions,
+  ) {
+    // An in-memory database belongs to its one connection, so it is written in-thread.
+    if (options.writerThread) this.writer = startWriterThread(options);
+    else this.insertInThread = createRecordWriter(db, options.keyIndex);
+  }
 
-    const insertOne = (record: CostRecord, receivedAtMs: number): bigint => {
-      const units = record.cost.nanos / NANOS_PER_UNIT;
-      const info = insertRecord.run(
-        record.id,
-        record.clusterId,
-        record.provider,
-        record.operation,
-        record.model,
-        record.cost.currency,
-        units,
-        record.cost.nanos - units * NANOS_PER_UNIT,
-        record.timestampMs,
-        record.traceId,
-        record.metadataJson,
-        receivedAtMs,
-      );
-      return BigInt(info.lastInsertRowid);
-    };
-
-    // The stored record an id already names, if any; `seq` is what its hash points at.
-    const storedWithId = (id: string, seq: bigint): StoredCostRecord | undefined => {
-      const row = recordBySeq.get(seq) as RecordRow | undefined;
-      if (row && row.id === id) return recordFromRow(row);
-      const collisionSeq = findCollision.get(id) as bigint | undefined;
-      return collisionSeq === undefined ? undefined : recordFromRow(recordBySeq.get(collisionSeq) as RecordRow);
-    };
-
-    this.insertBatch = db.transaction((records: readonly CostRecord[], receivedAtMs: number): InsertResult[] => {
-      const results: InsertResult[] = [];
-      const fresh: CostRecord[] = [];
-      for (const record of records) {
-        const hash = idHash(record.id);
-        const hashSeq = findKey.get(hash) as bigint | undefined;
-        const existing = hashSeq === undefined ? undefined : storedWithId(record.id, hashSeq);
-        if (existing) {
-          results.push({ kind: "existing", stored: existing });
-          continue;
-        }
-        const seq = insertOne(record, receivedAtMs);
-        if (hashSeq === undefined) insertKey.run(hash, seq);
-        else insertCollision.run(record.id, seq);
-        fresh.push(record);
-        results.push({ kind: "inserted" });
-      }
-      const deltas = rollupDeltas(fresh);
-      for (const d of deltas.cluster) bumpCluster.run(d.level, d.clusterId, d.bucketStartMs, d.currency, d.units, d.nanos, d.count);
-      for (const d of deltas.detail) {
-        bumpDetail.run(d.level, d.clusterId, d.bucketStartMs, d.currency, d.provider, d.operation, d.model, d.units, d.nanos, d.count);
-      }
-      for (const d of deltas.totals) bumpTotal.run(d.clusterId, d.currency, d.units, d.nanos, d.count, receivedAtMs);
-      return results;
-    }).immediate;
+  get threaded(): boolean {
+    return this.writer !== undefined;
   }
 
   async insertRecords(records: readonly CostRecord[], receivedAtMs: number): Promise<readonly InsertResult[]> {
-    return this.guard(() => this.insertBatch(records, receivedAtMs));
+    if (this.writer) return this.writer.insert(records, receivedAtMs);
+    const insert = this.insertInThread as NonNullable<typeof this.insertInThread>;
+    return this.guard(() => insert(records, receivedAtMs));
   }
 
   async sumRollups(query: RollupSumQuery): Promise<readonly SumRow[]> {
@@ -246,9 +153,12 @@ class SqliteRecordStore implements Omit<CostStore, keyof SqliteAlertOps | keyof 
     return this.guard(() => {
       const [afterTs, afterSeq] = parseCursor(query.after);
       const restrict = query.clusterIds !== undefined;
-      const sql = `SELECT * FROM records WHERE ts_ms < ? AND (ts_ms, seq) > (?, ?)
-        ${restrict ? "AND cluster_id IN (SELECT value FROM json_each(?))" : ""} ORDER BY ts_ms, seq LIMIT ?`;
-      const params: unknown[] = [query.toMs, Math.max(afterTs, query.fromMs), afterTs >= query.fromMs ? afterSeq : -1n];
+      const startTs = Math.max(afterTs, query.fromMs);
+      // Ordered by minute first (a monotone function of ts_ms, so the order is the
+      // same) to walk records_minute and sort only within each minute.
+      const sql = `SELECT * FROM records WHERE ${MINUTES_BETWEEN} AND ts_ms < ? AND (ts_ms, seq) > (?, ?)
+        ${restrict ? "AND cluster_id IN (SELECT value FROM json_each(?))" : ""} ORDER BY ${MINUTE_OF_RECORD}, ts_ms, seq LIMIT ?`;
+      const params: unknown[] = [startTs, query.toMs - 1, query.toMs, startTs, afterTs >= query.fromMs ? afterSeq : -1n];
       if (restrict) params.push(JSON.stringify(query.clusterIds));
       params.push(query.limit);
       const rows = this.statement(sql).all(...params) as RecordRow[];
@@ -287,6 +197,7 @@ class SqliteRecordStore implements Omit<CostStore, keyof SqliteAlertOps | keyof 
   }
 
   async close(): Promise<void> {
+    await this.writer?.close();
     if (!this.db.open) return;
     this.statements.clear();
     // A clean close folds the WAL back into the main file.
@@ -307,6 +218,10 @@ class SqliteRecordStore implements Omit<CostStore, keyof SqliteAlertOps | keyof 
     const columns = [...groupBy.map((g) => GROUP_COLUMNS[g]), ...extraGroup, "currency"];
     const where = [`${timeColumn} >= ?`, `${timeColumn} < ?`];
     const params: unknown[] = [range.fromMs, range.toMs];
+    if (table === "records") {
+      where.unshift(MINUTES_BETWEEN);
+      params.unshift(range.fromMs, range.toMs - 1);
+    }
     if (levelParams.length > 0) {
       where.unshift("level = ?");
       params.unshift(...levelParams);
@@ -353,21 +268,6 @@ class SqliteRecordStore implements Omit<CostStore, keyof SqliteAlertOps | keyof 
   private guard<T>(work: () => T): T {
     return guarded(work);
   }
-}
-
-function recordFromRow(row: RecordRow): StoredCostRecord {
-  return {
-    id: row.id,
-    clusterId: row.cluster_id,
-    provider: row.provider,
-    operation: row.operation,
-    model: row.model,
-    cost: { currency: row.currency, nanos: row.units * NANOS_PER_UNIT + row.nanos },
-    timestampMs: Number(row.ts_ms),
-    traceId: row.trace_id,
-    metadataJson: row.metadata,
-    receivedAtMs: Number(row.received_ms),
-  };
 }
 
 function parseCursor(after: string | undefined): [number, bigint] {
