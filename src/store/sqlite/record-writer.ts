@@ -7,17 +7,16 @@ import { idHash } from "./id-hash.js";
 import { RecordKeyIndex, type RecordKeyIndexOptions } from "./record-key-index.js";
 import { recordFromRow, type RecordRow } from "./record-row.js";
 
-
 const INSERTED: InsertResult = Object.freeze({ kind: "inserted" });
+
+/** Writes a batch; `hashes` (idHash of each id, in order) may come from the caller, which may have a spare thread. */
+export type RecordWriter = (records: readonly CostRecord[], receivedAtMs: number, hashes?: Float64Array) => InsertResult[];
 
 /**
  * The write path of the SQLite store: one transaction per batch that tells new
  * ids from stored ones, appends the new records and adds them to the roll-ups.
  * Returns one result per record, in order.
  */
-/** Writes a batch; `hashes` (idHash of each id, in order) may come from the caller, which may have a spare thread. */
-export type RecordWriter = (records: readonly CostRecord[], receivedAtMs: number, hashes?: Float64Array) => InsertResult[];
-
 export function createRecordWriter(db: Database, keyIndexOptions?: RecordKeyIndexOptions): RecordWriter {
   const keys = new RecordKeyIndex(db, keyIndexOptions);
   const prepare = (sql: string): Statement => db.prepare(sql).safeIntegers(true);
