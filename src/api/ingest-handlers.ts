@@ -108,6 +108,13 @@ export function createIngestHandlers(core: CostCore, onRejected: (count: number)
           }
         });
         streamIndex += count;
+        // Past its own limit, or while the ingest queue is crowded (many streams at once), a
+        // stream waits for its oldest commits before adding more: backpressure to the client
+        // rather than a queue that refuses records. A stream with nothing in flight goes on.
+        while (recordsInFlight > 0 && (recordsInFlight + valid.length > MAX_RECORDS_IN_FLIGHT || core.ingest.crowded)) {
+          await inFlight.shift();
+          recordsInFlight -= inFlightCounts.shift() ?? 0;
+        }
         const commit = core.ingest.record(valid).then((outcomes) => {
           outcomes.forEach((outcome: RecordOutcome, i) => {
             switch (outcome.kind) {
@@ -133,10 +140,6 @@ export function createIngestHandlers(core: CostCore, onRejected: (count: number)
         inFlight.push(commit.catch((error: unknown) => void (failure ??= { error })));
         inFlightCounts.push(valid.length);
         recordsInFlight += valid.length;
-        while (recordsInFlight >= MAX_RECORDS_IN_FLIGHT) {
-          await inFlight.shift();
-          recordsInFlight -= inFlightCounts.shift() ?? 0;
-        }
       }
       await Promise.all(inFlight);
       onRejected(tally.rejected);

@@ -33,6 +33,8 @@ export interface GroupCommitter<T, R> {
   submit(items: readonly T[]): Promise<readonly R[]>;
   /** Items queued or being written. */
   readonly pendingItems: number;
+  /** True while the queue is past half of maxPendingItems: callers that can wait should. */
+  readonly crowded: boolean;
   /** Resolves once everything submitted so far has been written (or failed). */
   drain(): Promise<void>;
 }
@@ -119,6 +121,9 @@ export function createGroupCommitter<T, R>(
         queuedItems += items.length;
         schedule();
       });
+    },
+    get crowded() {
+      return queuedItems * 2 >= maxPendingItems;
     },
     get pendingItems() {
       return queuedItems + writingItems;

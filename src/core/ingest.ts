@@ -35,6 +35,8 @@ export interface Ingestor {
   onCommitted(listener: (batch: CommittedBatch) => void): void;
   /** Records queued or being written. */
   readonly pendingRecords: number;
+  /** True while the queue is past half its limit (past it, records are refused): streams should wait for their commits. */
+  readonly crowded: boolean;
   /** Resolves once everything submitted so far is written. */
   drain(): Promise<void>;
 }
@@ -72,6 +74,9 @@ export function createIngestor({ store, clock, groupCommit }: IngestOptions): In
   return {
     record: (records) => committer.submit(records),
     onCommitted: (listener) => void listeners.push(listener),
+    get crowded() {
+      return committer.crowded;
+    },
     get pendingRecords() {
       return committer.pendingItems;
     },

@@ -80,6 +80,23 @@ describe("createGroupCommitter()", () => {
     expect(calls.map((c) => c.items)).toEqual([[1, 2], [3, 4, 5]]);
   });
 
+  it("says it is crowded once half of maxPendingItems wait, and not after they are written", async () => {
+    const { calls, write } = controlledWrite();
+    const committer = createGroupCommitter(write, { maxPendingItems: 10 });
+    void committer.submit([1]);
+    await turn();
+    const waiting = committer.submit([2, 3, 4, 5]);
+    expect(committer.crowded).toBe(false);
+    const more = committer.submit([6]);
+    expect(committer.crowded).toBe(true);
+    calls[0]?.finish();
+    await turn();
+    await turn();
+    expect(committer.crowded).toBe(false);
+    calls[1]?.finish();
+    await Promise.all([waiting, more]);
+  });
+
   it("refuses a submission that would queue more than maxPendingItems", async () => {
     const { calls, write } = controlledWrite();
     const committer = createGroupCommitter(write, { maxPendingItems: 4 });

@@ -403,3 +403,38 @@ describe("a burst of concurrent calls", () => {
     expect(warnings).toEqual([]);
   });
 });
+
+describe("RecordCosts under a crowded ingest queue", () => {
+  let server: TestServer;
+  let openWrites: () => void = () => {};
+  const writesOpen = new Promise<void>((resolve) => (openWrites = resolve));
+  beforeAll(async () => {
+    // A queue that refuses past 5,000 records (crowded from 2,500), over a store whose
+    // writes wait until the test lets them through.
+    server = await startTestServer({
+      nowMs: NOW,
+      groupCommit: { maxPendingItems: 5_000 },
+      wrapStore: (store) => ({ ...store, insertRecords: async (records, at) => writesOpen.then(() => store.insertRecords(records, at)) }),
+    });
+  });
+  afterAll(async () => {
+    openWrites();
+    await server.close();
+  });
+
+  it("makes many streams wait for their commits instead of having records refused", async () => {
+    const client = server.client("grpc");
+    const streams = Array.from({ length: 4 }, (_, s) =>
+      Array.from({ length: 12 }, (_, m) => Array.from({ length: 500 }, (_, r) => costRecord({ id: `crowd-${s}-${m}-${r}`, cost: usd(0, 1_000_000) }))),
+    );
+    const responses = Promise.all(streams.map((messages) => client.recordCosts(recordBatches(messages))));
+    const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+    // Let the streams fill the queue while nothing commits, and give them time to overfill it.
+    for (let i = 0; i < 10_000 && server.core.ingest.pendingRecords < 2_500; i++) await turn();
+    for (let i = 0; i < 200; i++) await turn();
+    expect(server.core.ingest.pendingRecords).toBeGreaterThanOrEqual(2_500);
+    expect(server.core.ingest.pendingRecords).toBeLessThanOrEqual(5_000);
+    openWrites();
+    expect((await responses).map((r) => [r.acceptedCount, r.rejectedCount])).toEqual(Array.from({ length: 4 }, () => [6_000n, 0n]));
+  });
+});

@@ -1,5 +1,7 @@
 import { createCostClient, type CostClient } from "../../src/client/index.js";
 import { createCostCore, type CostCore } from "../../src/core/cost-core.js";
+import type { CostStore } from "../../src/core/cost-store.js";
+import type { GroupCommitOptions } from "../../src/core/group-commit.js";
 import type { Clock } from "../../src/domain/time.js";
 import { createSilentLogger } from "../../src/logger.js";
 import { startServer, type RunningServer } from "../../src/server.js";
@@ -46,13 +48,18 @@ export interface TestServerOptions {
   readonly nowMs: number;
   /** SQLite file (default ":memory:"). */
   readonly storePath?: string;
+  /** Group commit tuning (defaults as in production). */
+  readonly groupCommit?: Partial<GroupCommitOptions>;
+  /** Wraps the store, e.g. to hold its writes back. */
+  readonly wrapStore?: (store: CostStore) => CostStore;
 }
 
 /** Starts core and server on 127.0.0.1 with a free port. */
 export async function startTestServer(options: TestServerOptions): Promise<TestServer> {
   const clock = createTestClock(options.nowMs);
-  const store = createSqliteCostStore({ path: options.storePath ?? ":memory:" });
-  const core = createCostCore({ store, clock });
+  const sqlite = createSqliteCostStore({ path: options.storePath ?? ":memory:" });
+  const store = options.wrapStore ? options.wrapStore(sqlite) : sqlite;
+  const core = createCostCore({ store, clock, groupCommit: options.groupCommit });
   const server = await startServer(core, createSilentLogger(), { host: "127.0.0.1", port: 0, shutdownGraceMs: 1_000 });
   return {
     url: server.url,
