@@ -130,11 +130,13 @@ export async function importFile(options: ImportOptions): Promise<ImportReport> 
   };
 
   const inFlight = new Set<Promise<void>>();
-  let failure: unknown;
+  // Streams that failed (after retries). Several are in flight, and which fails first is
+  // a race: the error names the lines of all of them, from the earliest.
+  const failures: StreamFailure[] = [];
   const send = (stream: PendingStream): void => {
     const sent = recordCostsWithRetry(options.client, stream.messages, { retry: options.retry }).then(
       (response) => tally(stream, response),
-      (error: unknown) => void (failure ??= stoppedError(error, stream)),
+      (error: unknown) => void failures.push({ error, stream }),
     );
     const tracked = sent.finally(() => inFlight.delete(tracked));
     inFlight.add(tracked);
@@ -167,7 +169,7 @@ export async function importFile(options: ImportOptions): Promise<ImportReport> 
           send(stream);
           stream = newStream();
           while (inFlight.size >= STREAMS_IN_FLIGHT) await Promise.race(inFlight);
-          if (failure !== undefined) break;
+          if (failures.length > 0) break;
         }
         message = { records: [] };
         stream.messages.push(message);
@@ -175,14 +177,14 @@ export async function importFile(options: ImportOptions): Promise<ImportReport> 
       message.records.push(row.record);
       stream.lines.push(row.line);
     }
-    if (failure === undefined && stream.lines.length > 0) send(stream);
+    if (failures.length === 0 && stream.lines.length > 0) send(stream);
     await Promise.all(inFlight);
-    finished = failure === undefined;
+    finished = failures.length === 0;
   } finally {
     if (finished) progress?.finish(state);
     else progress?.stop();
   }
-  if (failure !== undefined) throw failure;
+  if (failures.length > 0) throw stoppedError(failures);
 
   rejections.sort((a, b) => a.line - b.line).splice(KEPT_REJECTIONS);
   const elapsedMs = Date.now() - startMs;
@@ -205,6 +207,12 @@ interface PendingStream {
   readonly messages: { records: RecordInit[] }[];
   /** lines[i] is the line of the stream's record i (the server's rejection index). */
   readonly lines: number[];
+}
+
+/** A stream that failed after its retries. */
+interface StreamFailure {
+  readonly error: unknown;
+  readonly stream: PendingStream;
 }
 
 function newStream(): PendingStream {
@@ -281,11 +289,13 @@ function problemText(problem: RowProblem): string {
   return problem.field ? `${problem.field} ${problem.message}` : `the row ${problem.message}`;
 }
 
-/** The error that stops an import, saying where it stopped and that a re-run is safe. */
-function stoppedError(error: unknown, stream: PendingStream): ConnectError {
-  const cause = ConnectError.from(error);
-  const first = stream.lines[0] ?? 0;
-  const last = stream.lines[stream.lines.length - 1] ?? first;
+/** The error that stops an import, saying which lines may be missing and that a re-run is safe. */
+function stoppedError(failures: readonly StreamFailure[]): ConnectError {
+  const firstLine = (f: StreamFailure): number => f.stream.lines[0] ?? 0;
+  const earliest = failures.reduce((a, b) => (firstLine(b) < firstLine(a) ? b : a));
+  const cause = ConnectError.from(earliest.error);
+  const first = firstLine(earliest);
+  const last = Math.max(...failures.map((f) => f.stream.lines[f.stream.lines.length - 1] ?? first));
   return new ConnectError(
     `${cause.rawMessage} (import stopped: lines ${first} to ${last} may not be stored; re-running the same import is safe, stored records count as duplicates)`,
     cause.code,
