@@ -6,6 +6,7 @@ import { createBridgeStats, type BridgeStats } from "./bridge-stats.js";
 import { appendDeadLetters, deadLetterEntryOf } from "./dead-letter.js";
 import { createDeliver, realSleep, type Sleep } from "./delivery.js";
 import { publishSpend } from "./spend-publisher.js";
+import { redactedUrl } from "./redacted-url.js";
 import { loadBridgeState } from "./state-file.js";
 
 /** Everything the bridge can be told; see BRIDGE_DEFAULTS for the defaults. */
@@ -170,17 +171,4 @@ export function startBridge(given: BridgeRequiredOptions & Partial<BridgeOptions
       await done.catch(() => {});
     },
   };
-}
-
-/** A URL for logs: without user info or query, where tokens tend to hide. */
-export function redactedUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    parsed.username = "";
-    parsed.password = "";
-    parsed.search = parsed.search ? "?…" : "";
-    return parsed.toString();
-  } catch {
-    return "(invalid URL)";
-  }
 }

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
-import { redactedUrl, startBridge, type RunningBridge } from "../bridge/bridge.js";
+import type { RunningBridge } from "../bridge/bridge.js";
+import { redactedUrl } from "../bridge/redacted-url.js";
 import { BRIDGE_SETTINGS, bridgeConfigFrom, bridgeSettingsFromEnv, mergeBridgeSettings, type BridgeConfig, type RawBridgeSettings } from "../bridge/bridge-config.js";
-import { replayDeadLetters } from "../bridge/replay.js";
 import { createCostClient } from "../client/index.js";
 import { createLogger, type Logger } from "../logger.js";
 import { clientFrom, UsageError, withClientOptions, type ClientFlags } from "./client-options.js";
@@ -75,6 +75,7 @@ async function bridgeRunCommand(flags: ClientFlags & BridgeFlags): Promise<void>
   const level = flags.logLevel ?? process.env.COST_CORE_LOG_LEVEL ?? "info";
   if (!LOG_LEVELS.includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(", ")} (got "${level}")`);
   const logger = createLogger(level).child({ component: "bridge" });
+  const { startBridge } = await loadBridge();
   warnIfCleartext(config.endpoint, logger);
   const bridge = startBridge({ ...config, client: clientFrom(flags), logger });
   const stop = (signal: string): void => {
@@ -98,6 +99,7 @@ async function bridgeRunCommand(flags: ClientFlags & BridgeFlags): Promise<void>
 
 async function bridgeReplayCommand(flags: BridgeFlags): Promise<void> {
   const config = configFrom(flags);
+  const { replayDeadLetters } = await import("../bridge/replay.js");
   const result = await replayDeadLetters({
     deadLetterFile: config.deadLetterFile,
     endpoint: config.endpoint,
@@ -121,7 +123,8 @@ async function bridgeReplayCommand(flags: BridgeFlags): Promise<void> {
  * Starts the bridge inside `serve`, following this server over loopback. Its
  * failure is logged and leaves the server running.
  */
-export function startEmbeddedBridge(config: BridgeConfig, serverUrl: string, logger: Logger): RunningBridge {
+export async function startEmbeddedBridge(config: BridgeConfig, serverUrl: string, logger: Logger): Promise<RunningBridge> {
+  const { startBridge } = await loadBridge();
   const bridgeLogger = logger.child({ component: "bridge" });
   warnIfCleartext(config.endpoint, bridgeLogger);
   const client = createCostClient({ baseUrl: loopbackUrlOf(serverUrl), protocol: "grpc", apiKey: config.apiKey === "" ? undefined : config.apiKey });
@@ -136,6 +139,12 @@ export function loopbackUrlOf(url: string): string {
   if (parsed.hostname === "0.0.0.0") parsed.hostname = "127.0.0.1";
   else if (parsed.hostname === "[::]") parsed.hostname = "[::1]";
   return parsed.toString().replace(/\/$/, "");
+}
+
+// The bridge (and the CloudEvents SDK it brings, about 12 MiB) is loaded only where a
+// bridge runs: every CLI command registers the bridge commands at start.
+function loadBridge(): Promise<typeof import("../bridge/bridge.js")> {
+  return import("../bridge/bridge.js");
 }
 
 function warnIfCleartext(endpoint: string, logger: Logger): void {

@@ -83,7 +83,7 @@ export async function serve(flags: RawSettings): Promise<void> {
     `Cost Core listening on ${server.url} (gRPC, gRPC-Web and Connect); dashboard at ${server.url}/`,
   );
   // The Economic Engine bridge follows this server like any client, so it starts once the server listens.
-  const bridge = config.bridge ? startEmbeddedBridge(config.bridge, server.url, logger) : undefined;
+  const bridge = config.bridge ? await startEmbeddedBridge(config.bridge, server.url, logger) : undefined;
   if (bridge) metrics.watchBridge(bridge.stats);
 
   let stopping = false;

@@ -68,7 +68,7 @@ describe("startEmbeddedBridge()", () => {
   });
 
   it("follows the server it runs in, and stops before the server does", async () => {
-    const bridge = startEmbeddedBridge(
+    const bridge = await startEmbeddedBridge(
       {
         endpoint: receiver.url,
         secret: SECRET,
