@@ -65,9 +65,9 @@ export function createIngestHandlers(core: CostCore, onRejected: (count: number)
         if (tally.listed.length < MAX_LISTED_REJECTIONS) tally.listed.push(create(RejectedRecordSchema, entry));
       };
       // Commits of earlier messages, oldest first, and how many records each holds.
-      const inFlight: Promise<void>[] = [];
-      const inFlightCounts: number[] = [];
-      let recordsInFlight = 0;
+      const inFlight: { readonly done: Promise<void>; readonly records: number }[] = [];
+      const recordsInFlight = (): number => inFlight.reduce((n, commit) => n + commit.records, 0);
+      const allCommitted = (): Promise<unknown> => Promise.all(inFlight.map((commit) => commit.done));
       let failure: { error: unknown } | undefined;
       let streamIndex = 0;
 
@@ -78,7 +78,7 @@ export function createIngestHandlers(core: CostCore, onRejected: (count: number)
         const count = message.records.length;
         if (count > RECORD_LIMITS.maxRecordsPerMessage) {
           // The message says earlier messages were committed: make sure that is true first.
-          await Promise.all(inFlight);
+          await allCommitted();
           // Set by the commit callbacks above, which TypeScript's narrowing cannot see.
           const failed = failure as { error: unknown } | undefined;
           if (failed) throw failed.error;
@@ -111,9 +111,8 @@ export function createIngestHandlers(core: CostCore, onRejected: (count: number)
         // Past its own limit, or while the ingest queue is crowded (many streams at once), a
         // stream waits for its oldest commits before adding more: backpressure to the client
         // rather than a queue that refuses records. A stream with nothing in flight goes on.
-        while (recordsInFlight > 0 && (recordsInFlight + valid.length > MAX_RECORDS_IN_FLIGHT || core.ingest.crowded)) {
-          await inFlight.shift();
-          recordsInFlight -= inFlightCounts.shift() ?? 0;
+        while (inFlight.length > 0 && (recordsInFlight() + valid.length > MAX_RECORDS_IN_FLIGHT || core.ingest.crowded)) {
+          await inFlight.shift()?.done;
         }
         const commit = core.ingest.record(valid).then((outcomes) => {
           outcomes.forEach((outcome: RecordOutcome, i) => {
@@ -137,11 +136,9 @@ export function createIngestHandlers(core: CostCore, onRejected: (count: number)
           });
         });
         // Remember the first failure now so no rejection goes unhandled while reading on.
-        inFlight.push(commit.catch((error: unknown) => void (failure ??= { error })));
-        inFlightCounts.push(valid.length);
-        recordsInFlight += valid.length;
+        inFlight.push({ done: commit.catch((error: unknown) => void (failure ??= { error })), records: valid.length });
       }
-      await Promise.all(inFlight);
+      await allCommitted();
       onRejected(tally.rejected);
       if (failure) throw failure.error;
       tally.listed.sort((a, b) => (a.index < b.index ? -1 : a.index > b.index ? 1 : 0));

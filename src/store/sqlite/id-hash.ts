@@ -15,3 +15,10 @@ export function idHash(id: string): number {
   // 32 bits of one lane and 21 of the other: 2^53 distinct values.
   return (a >>> 0) * 0x200000 + ((b >>> 0) & 0x1fffff);
 }
+
+/** The idHash of each record's id, in order. */
+export function idHashes(records: readonly { readonly id: string }[]): Float64Array {
+  const hashes = new Float64Array(records.length);
+  for (let i = 0; i < records.length; i++) hashes[i] = idHash((records[i] as { readonly id: string }).id);
+  return hashes;
+}

@@ -104,7 +104,7 @@ export class RecordKeyIndex {
 
   /** Starts a write transaction's use of the index: catches up with records other connections committed. */
   beginWrite(): void {
-    this.rolledBack();
+    this.forgetPending();
     const version = this.statements.dataVersion.get() as number;
     if (version !== this.dataVersion) {
       this.dataVersion = version;
@@ -125,11 +125,15 @@ export class RecordKeyIndex {
   committed(): void {
     this.pending.forEach((hash, seq) => this.active.setIfAbsent(hash, seq));
     this.knownSeq = Math.max(this.knownSeq, this.pendingMaxSeq);
-    this.rolledBack();
+    this.forgetPending();
   }
 
-  /** The open transaction rolled back (or committed and was taken in): forget what it noted. */
+  /** The open transaction rolled back: forget what it noted. */
   rolledBack(): void {
+    this.forgetPending();
+  }
+
+  private forgetPending(): void {
     if (this.pending.size > 0) this.pending = new KeyTable();
     this.pendingMaxSeq = 0;
   }

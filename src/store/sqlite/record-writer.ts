@@ -3,14 +3,17 @@ import type { InsertResult } from "../../core/cost-store.js";
 import type { CostRecord, StoredCostRecord } from "../../domain/cost-record.js";
 import { NANOS_PER_UNIT } from "../../domain/money.js";
 import { rollupDeltas } from "../../domain/rollup.js";
-import { idHash } from "./id-hash.js";
 import { RecordKeyIndex, type RecordKeyIndexOptions } from "./record-key-index.js";
 import { recordFromRow, type RecordRow } from "./record-row.js";
 
-const INSERTED: InsertResult = Object.freeze({ kind: "inserted" });
+/** The result of every new record: one object for all of them. */
+export const INSERTED: InsertResult = Object.freeze({ kind: "inserted" });
 
-/** Writes a batch; `hashes` (idHash of each id, in order) may come from the caller, which may have a spare thread. */
-export type RecordWriter = (records: readonly CostRecord[], receivedAtMs: number, hashes?: Float64Array) => InsertResult[];
+/**
+ * Writes a batch. `hashes` are the ids' idHash, in order (see idHashes): the caller
+ * computes them, so the writer thread, the bottleneck, does not.
+ */
+export type RecordWriter = (records: readonly CostRecord[], receivedAtMs: number, hashes: Float64Array) => InsertResult[];
 
 /**
  * The write path of the SQLite store: one transaction per batch that tells new
@@ -51,13 +54,13 @@ export function createRecordWriter(db: Database, keyIndexOptions?: RecordKeyInde
     return collisionSeq === undefined ? undefined : recordFromRow(recordBySeq.get(collisionSeq) as RecordRow);
   };
 
-  const transaction = db.transaction((records: readonly CostRecord[], receivedAtMs: number, hashes: Float64Array | undefined): InsertResult[] => {
+  const transaction = db.transaction((records: readonly CostRecord[], receivedAtMs: number, hashes: Float64Array): InsertResult[] => {
     keys.beginWrite();
     const results: InsertResult[] = [];
     const fresh: CostRecord[] = [];
     for (let i = 0; i < records.length; i++) {
       const record = records[i] as CostRecord;
-      const hash = hashes ? (hashes[i] as number) : idHash(record.id);
+      const hash = hashes[i] as number;
       const hashSeq = keys.find(hash);
       const existing = hashSeq === undefined ? undefined : storedWithId(record.id, hashSeq);
       if (existing) {

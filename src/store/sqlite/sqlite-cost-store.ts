@@ -13,9 +13,10 @@ import type {
   SumRow,
 } from "../../core/cost-store.js";
 import type { CostRecord } from "../../domain/cost-record.js";
+import { idHashes } from "./id-hash.js";
 import { openDatabase, type SqliteStoreOptions } from "./open-database.js";
 import { recordFromRow, type RecordRow } from "./record-row.js";
-import { createRecordWriter } from "./record-writer.js";
+import { createRecordWriter, type RecordWriter } from "./record-writer.js";
 import { createSqliteAlertOps, type SqliteAlertOps } from "./sqlite-alert-store.js";
 import { createSqliteAuditOps, type SqliteAuditOps } from "./sqlite-audit-store.js";
 import { guarded } from "./store-error.js";
@@ -85,7 +86,7 @@ export function createSqliteCostStore(options: SqliteStoreOptions): CostStore {
 /** The record, roll-up and sum operations of the SQLite store. */
 class SqliteRecordStore implements Omit<CostStore, keyof SqliteAlertOps | keyof SqliteAuditOps> {
   private readonly statements = new Map<string, Statement>();
-  private readonly insertInThread: ((records: readonly CostRecord[], receivedAtMs: number) => InsertResult[]) | undefined;
+  private readonly insertInThread: RecordWriter | undefined;
   private readonly writer: WriterThread | undefined;
 
   constructor(
@@ -104,7 +105,7 @@ class SqliteRecordStore implements Omit<CostStore, keyof SqliteAlertOps | keyof 
   async insertRecords(records: readonly CostRecord[], receivedAtMs: number): Promise<readonly InsertResult[]> {
     if (this.writer) return this.writer.insert(records, receivedAtMs);
     const insert = this.insertInThread as NonNullable<typeof this.insertInThread>;
-    return this.guard(() => insert(records, receivedAtMs));
+    return this.guard(() => insert(records, receivedAtMs, idHashes(records)));
   }
 
   async sumRollups(query: RollupSumQuery): Promise<readonly SumRow[]> {

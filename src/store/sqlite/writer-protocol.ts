@@ -17,7 +17,6 @@ export interface WriterError {
 
 /** What the writer thread answers. */
 export type WriterReply =
-  | { readonly op: "ready" }
   | { readonly op: "open-failed"; readonly error: WriterError }
   /** Only records that were stored already travel back, with their positions; the rest were inserted. */
   | { readonly op: "written"; readonly id: number; readonly existing: readonly (readonly [number, StoredCostRecord])[] }

@@ -2,8 +2,9 @@ import { Worker } from "node:worker_threads";
 import type { InsertResult } from "../../core/cost-store.js";
 import { StoreUnavailableError } from "../../core/errors.js";
 import type { CostRecord } from "../../domain/cost-record.js";
-import { idHash } from "./id-hash.js";
+import { idHashes } from "./id-hash.js";
 import type { SqliteStoreOptions } from "./open-database.js";
+import { INSERTED } from "./record-writer.js";
 import type { WriterError, WriterReply, WriterRequest } from "./writer-protocol.js";
 
 /** Record batches written by a worker thread; see startWriterThread. */
@@ -18,8 +19,6 @@ interface Waiting {
   readonly resolve: (results: InsertResult[]) => void;
   readonly reject: (error: Error) => void;
 }
-
-const INSERTED: InsertResult = { kind: "inserted" };
 
 /**
  * Starts a worker thread with its own connection to the store's file that writes
@@ -61,7 +60,6 @@ export function startWriterThread(options: SqliteStoreOptions): WriterThread {
     };
     started.on("message", (message: WriterReply) => {
       switch (message.op) {
-        case "ready":
         case "closed":
           return;
         case "open-failed":
@@ -94,9 +92,7 @@ export function startWriterThread(options: SqliteStoreOptions): WriterThread {
       return new Promise((resolve, reject) => {
         if (waiting.size === 0) to.ref();
         waiting.set(id, { size: records.length, resolve, reject });
-        const hashes = new Float64Array(records.length);
-        records.forEach((record, i) => (hashes[i] = idHash(record.id)));
-        send(to, { op: "insert", id, records, hashes, receivedAtMs });
+        send(to, { op: "insert", id, records, hashes: idHashes(records), receivedAtMs });
       });
     },
     close() {

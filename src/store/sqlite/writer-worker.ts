@@ -42,7 +42,6 @@ try {
       reply({ op: "failed", id: request.id, error: describe(error) });
     }
   });
-  reply({ op: "ready" });
 } catch (error) {
   reply({ op: "open-failed", error: describe(error) });
 }
