@@ -70,6 +70,20 @@ export function createDeliver(options: DeliveryOptions): Deliver {
   const { endpoint, secret, timeoutMs, maxAttempts, maxRetryableAttempts, backoff, random, sleep, now, logger, stats } = options;
 
   async function attemptOnce(event: OutgoingEvent, signal: AbortSignal): Promise<AttemptResult> {
+    // Not AbortSignal.timeout(): inside AbortSignal.any() Node 20 may garbage-collect it before it fires
+    // (nodejs/node#57736), and a receiver that never answers would then hold the bridge for good.
+    // The timer's closure keeps this controller alive until it fires or is cleared.
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new DOMException(`timed out after ${timeoutMs} ms`, "TimeoutError")), timeoutMs);
+    try {
+      return await attemptWithin(event, AbortSignal.any([signal, timeout.signal]), signal);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** One POST, ended by `attemptSignal` (the caller's signal or the timeout); `signal` tells the two apart. */
+  async function attemptWithin(event: OutgoingEvent, attemptSignal: AbortSignal, signal: AbortSignal): Promise<AttemptResult> {
     let response: Response;
     try {
       response = await fetch(endpoint, {
@@ -82,7 +96,7 @@ export function createDeliver(options: DeliveryOptions): Deliver {
         body: event.body,
         // A redirect is a configuration mistake to show, not to follow with a signed body.
         redirect: "manual",
-        signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
+        signal: attemptSignal,
       });
     } catch (error) {
       if (signal.aborted) return { kind: "aborted" };

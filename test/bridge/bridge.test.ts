@@ -11,10 +11,10 @@ import { recordingSleep, SECRET, tempFolder } from "./support/fixtures.js";
 import { startReceiver, type Receiver } from "./support/receiver.js";
 
 /** Waits (polling, generous limit) until `check` holds; the suite never asserts on durations. */
-async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
+async function until(check: () => boolean | Promise<boolean>, what: string, state: () => unknown = () => undefined): Promise<void> {
   await vi.waitFor(
     async () => {
-      if (!(await check())) throw new Error(`still waiting for: ${what}`);
+      if (!(await check())) throw new Error(`still waiting for: ${what} ${JSON.stringify(state()) ?? ""}`);
     },
     { timeout: 20_000, interval: 10 },
   );
@@ -85,7 +85,11 @@ describe("startBridge()", () => {
     const first = bridge({ sleep: sleeper.sleep, signal: crash.signal, timeoutMs: 300 });
     await watching();
     for (const cluster of ["API_KEEPER", "SEARCH", "VISION", "SPEECH"]) await overspend(server.core, cluster, 12);
-    await until(() => crash.signal.aborted, "the crash");
+    await until(
+      () => crash.signal.aborted,
+      "the crash",
+      () => ({ requests: receiver.requests.length, accepted: receiver.accepted.length, down: receiver.isDown, sleepsWhileDown, stats: first.stats.snapshot() }),
+    );
     await first.done;
     const savedAtCrash = await loadBridgeState(files().stateFile);
     expect(savedAtCrash?.cursor).toMatch(/^\d+$/);

@@ -1,3 +1,5 @@
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SIGNATURE_HEADER } from "../../src/bridge/signature.js";
 import { startReceiver, type Receiver } from "./support/receiver.js";
@@ -57,6 +59,26 @@ describe("createDeliver()", () => {
     const outcome = await deliver(sampleEvent("e3"), new AbortController().signal);
     expect(outcome).toMatchObject({ kind: "delivered", attempts: 4 });
     expect(delays).toEqual([100, 200, 400]);
+  });
+
+  it("times out a receiver that never answers even while garbage collection runs (a timer nothing else holds)", async () => {
+    // Node 20 can collect an AbortSignal.timeout() held only by AbortSignal.any(), and its timeout then never fires.
+    setFlagsFromString("--expose-gc");
+    const collectGarbage = runInNewContext("gc") as () => void;
+    let n = 0;
+    receiver.behave(() => (++n === 1 ? { kind: "hang" } : { kind: "answer", status: 200 }));
+    const { deliver, stats } = testDeliver(receiver.url, { timeoutMs: 150 });
+    const collecting = setInterval(collectGarbage, 10);
+    try {
+      const outcome = await Promise.race([
+        deliver(sampleEvent("e-gc"), new AbortController().signal),
+        new Promise((resolve) => setTimeout(() => resolve("still waiting after 5 s"), 5_000)),
+      ]);
+      expect(outcome).toEqual({ kind: "delivered", attempts: 2, status: 200 });
+      expect(stats.snapshot()).toMatchObject({ deliveryAttempts: 2, deliveryFailures: 1 });
+    } finally {
+      clearInterval(collecting);
+    }
   });
 
   it("retries a refused connection until the receiver is back", async () => {
