@@ -66,6 +66,16 @@ describe("KeyTable", () => {
     expect(table.size).toBe(1);
   });
 
+  it("forgets every entry on clear() and stores afresh in the same table", () => {
+    const table = new KeyTable(16);
+    for (let hash = 1; hash <= 100; hash++) table.setIfAbsent(hash * 2 ** 20, hash);
+    table.clear();
+    expect(table.size).toBe(0);
+    expect(table.get(5 * 2 ** 20)).toBeUndefined();
+    table.setIfAbsent(5 * 2 ** 20, 7);
+    expect([table.get(5 * 2 ** 20), table.get(6 * 2 ** 20), table.size]).toEqual([7, undefined, 1]);
+  });
+
   it("lists its hashes in ascending numeric order", () => {
     const table = new KeyTable();
     for (const hash of [2 ** 40, 3, 2 ** 52 + 1, 0, 17, 2 ** 33]) table.setIfAbsent(hash, 1);
@@ -100,6 +110,26 @@ describe("the SQLite id index in two levels", () => {
       expect(peek(path)).toEqual({ keys: 2_000, mergedSeq: "2000", records: 2_500 });
       expect(await insertInBatches(store, records, 250, T2)).toEqual({ inserted: 0, existing: 2_500 });
       expect(await storedCount(store)).toBe(2_500);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("merges each frozen level before the next one fills, however large the batches are beside the merge chunk", async () => {
+    const path = nextPath();
+    // A step of 100 ids against batches of 500: merging at the chunk size alone fell behind for good.
+    const store = createSqliteCostStore({ path, keyIndex: { mergeAt: 1_000, mergeChunk: 100 } });
+    try {
+      const records = generateCostRecords(12, 20_000);
+      let mostInMemory = 0;
+      for (let i = 0; i < records.length; i += 500) {
+        await store.insertRecords(records.slice(i, i + 500), T1);
+        const { keys, records: stored } = peek(path);
+        mostInMemory = Math.max(mostInMemory, stored - keys);
+      }
+      expect(mostInMemory).toBeLessThanOrEqual(1_000 + 2 * 500);
+      expect(peek(path).records).toBe(20_000);
+      expect(await insertInBatches(store, records, 2_000, T2)).toEqual({ inserted: 0, existing: 20_000 });
     } finally {
       await store.close();
     }

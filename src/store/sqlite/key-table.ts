@@ -46,6 +46,13 @@ export class KeyTable {
     }
   }
 
+  /** Empties the table, keeping its arrays: tables refilled at a steady rate then allocate nothing. */
+  clear(): void {
+    if (this.count === 0) return;
+    this.seqs.fill(EMPTY);
+    this.count = 0;
+  }
+
   /** Calls `visit` for every entry, in no particular order. */
   forEach(visit: (hash: number, seq: number) => void): void {
     for (let slot = 0; slot < this.seqs.length; slot++) {
