@@ -10,6 +10,18 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
+# Compile stage: TypeScript to JavaScript (dist/), which the server runs without a loader.
+# Native modules are not built here: tsc does not load them.
+FROM node:20-slim AS compile
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
+COPY gen ./gen
+COPY src ./src
+RUN npm run build
+
 # Runtime stage: no compilers, a non-root user.
 FROM node:20-slim
 ENV NODE_ENV=production \
@@ -18,6 +30,7 @@ ENV NODE_ENV=production \
     COST_CORE_SQLITE_PATH=/data/cost-core.db
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
+COPY --from=compile /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin
 COPY gen ./gen

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 
@@ -11,9 +11,18 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `cost-core serve` on a free port with the given environment (and Node flags, e.g. --cpu-prof, which NODE_OPTIONS refuses). */
+let built = false;
+
+/**
+ * Starts `cost-core serve` on a free port with the given environment (and Node flags, e.g. --cpu-prof,
+ * which NODE_OPTIONS refuses), compiled as `npm start` and the container run it (built here once).
+ */
 export async function startCostCore(env: Record<string, string>, nodeFlags: readonly string[] = []): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [...nodeFlags, "--import", "tsx", "src/cli/main.ts", "serve", "--port", "0"], {
+  if (!built) {
+    execFileSync(process.execPath, ["scripts/build.mjs"], { stdio: "inherit" });
+    built = true;
+  }
+  const child = spawn(process.execPath, [...nodeFlags, "dist/src/cli/main.js", "serve", "--port", "0"], {
     env: { ...process.env, COST_CORE_LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });

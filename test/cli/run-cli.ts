@@ -18,7 +18,8 @@ export interface CliResult {
 export function runCli(args: readonly string[], options: { readonly timeoutMs?: number } = {}): Promise<CliResult> {
   const startMs = Date.now();
   // The test says which server to use, whatever the environment says.
-  const env = { ...process.env };
+  // The sources under test, not a build in dist/ that may be older.
+  const env: NodeJS.ProcessEnv = { ...process.env, COST_CORE_FROM_SOURCE: "1" };
   delete env["COST_CORE_URL"];
   delete env["COST_CORE_API_KEY"];
   return new Promise((resolve, reject) => {

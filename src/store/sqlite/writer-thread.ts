@@ -7,6 +7,10 @@ import type { SqliteStoreOptions } from "./open-database.js";
 import { INSERTED } from "./record-writer.js";
 import type { WriterError, WriterReply, WriterRequest } from "./writer-protocol.js";
 
+// Compiled (dist/, `npm run build`), the thread runs its JavaScript directly; from the
+// TypeScript sources (tests, tsx), a CommonJS entry registers tsx in the thread first.
+const WORKER_ENTRY = new URL(import.meta.url.endsWith(".js") ? "./writer-worker.js" : "./writer-worker.cjs", import.meta.url);
+
 /** Record batches written by a worker thread; see startWriterThread. */
 export interface WriterThread {
   insert(records: readonly CostRecord[], receivedAtMs: number): Promise<InsertResult[]>;
@@ -44,7 +48,7 @@ export function startWriterThread(options: SqliteStoreOptions): WriterThread {
   };
 
   const start = (): Worker => {
-    const started = new Worker(new URL("./writer-worker.cjs", import.meta.url), {
+    const started = new Worker(WORKER_ENTRY, {
       workerData: { ...options, writerThread: false },
       // Not the parent's flags as they are: its module loaders (tsx's ESM hooks) would start
       // one more thread, and process-wide ones (heap sizes) make the Worker constructor throw.

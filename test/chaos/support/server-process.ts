@@ -22,9 +22,15 @@ export interface ServerProcess {
 const MAIN = new URL("../../../src/cli/main.ts", import.meta.url).pathname;
 const ROOT = new URL("../../../", import.meta.url).pathname;
 
-/** Starts the real server as a child process and waits for its "listening" log line. */
-export async function startServerProcess(sqlitePath: string, env: Record<string, string> = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN, "serve", "--port", "0"], {
+/** The sources through tsx, as the tests run them. */
+const FROM_SOURCE: readonly string[] = ["--import", "tsx", MAIN];
+
+/**
+ * Starts the real server as a child process and waits for its "listening" log line.
+ * `program`: Node's arguments before `serve` (default: the TypeScript sources through tsx).
+ */
+export async function startServerProcess(sqlitePath: string, env: Record<string, string> = {}, program: readonly string[] = FROM_SOURCE): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [...program, "serve", "--port", "0"], {
     cwd: ROOT,
     env: { ...process.env, COST_CORE_SQLITE_PATH: sqlitePath, COST_CORE_LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
