@@ -27,6 +27,8 @@ export interface Config {
   readonly insecure: boolean;
   readonly maxStreamsPerKey: number;
   readonly maxWatchers: number;
+  /** V8's heap growing factor minus one, in percent; 0 keeps V8's adaptive one. */
+  readonly heapGrowthPercent: number;
   /** The Economic Engine bridge run inside serve; undefined unless COST_CORE_BRIDGE_ENDPOINT is set. */
   readonly bridge?: BridgeConfig | undefined;
 }
@@ -62,6 +64,7 @@ export const SETTINGS = {
   INSECURE: { default: "false", help: "true allows development mode (no API keys) on a non-loopback interface" },
   MAX_STREAMS_PER_KEY: { default: "64", help: "open streaming calls per API key" },
   MAX_WATCHERS: { default: "2000", help: "open WatchAlerts streams per server" },
+  HEAP_GROWTH_PERCENT: { default: "50", help: "how far the JavaScript heap may grow past what was live at the last full collection, in percent; 0 leaves it to V8" },
   ...BRIDGE_SETTINGS,
 } as const;
 
@@ -104,6 +107,7 @@ export function parseConfig(...layers: RawSettings[]): Config {
   const readMaxBytes = integer("MAX_MESSAGE_BYTES", 1_024, 64 * 1024 * 1024);
   const maxStreamsPerKey = integer("MAX_STREAMS_PER_KEY", 1, 100_000);
   const maxWatchers = integer("MAX_WATCHERS", 1, 1_000_000);
+  const heapGrowthPercent = integer("HEAP_GROWTH_PERCENT", 0, 1_000);
   if (merged.HOST.trim() === "") problems.push("COST_CORE_HOST must not be empty");
   if (merged.INSECURE !== "true" && merged.INSECURE !== "false") problems.push(`COST_CORE_INSECURE must be true or false (got "${merged.INSECURE}")`);
   const insecure = merged.INSECURE === "true";
@@ -152,7 +156,7 @@ export function parseConfig(...layers: RawSettings[]): Config {
   const bridge = merged.BRIDGE_ENDPOINT === "" ? undefined : bridgeConfigFrom(merged, problems);
 
   if (problems.length > 0 || !store) throw new ConfigError(problems);
-  return { host: merged.HOST, port, store, logLevel: merged.LOG_LEVEL, shutdownGraceMs, readMaxBytes, tls, keysFile, insecure, maxStreamsPerKey, maxWatchers, bridge };
+  return { host: merged.HOST, port, store, logLevel: merged.LOG_LEVEL, shutdownGraceMs, readMaxBytes, tls, keysFile, insecure, maxStreamsPerKey, maxWatchers, heapGrowthPercent, bridge };
 }
 
 /** Whether a host name or address only accepts connections from this machine. */

@@ -25,12 +25,12 @@ import { recordFromProto } from "./record-from-proto.js";
 /** Rejections listed in a RecordCosts response; the count covers the rest. */
 const MAX_LISTED_REJECTIONS = 100;
 /**
- * Records of one stream read but not yet committed. Enough for three group-commit
- * batches (10,000 each): one committing, the next already handed to the store, a
- * third being decoded, so the store never waits for the stream; few enough to bound
- * memory.
+ * Records of one stream read but not yet committed: two group-commit batches
+ * (10,000 each), one committing while the next is handed to the store, so the
+ * store does not wait for a lone stream. 30,000 was no faster, and records that
+ * wait longer outlive the young generation: peak RSS grew with it (bench/run.ts).
  */
-const MAX_RECORDS_IN_FLIGHT = 30_000;
+const MAX_RECORDS_IN_FLIGHT = 20_000;
 
 /** RecordCost and RecordCosts: validate at the edge, hand valid records to the ingest pipeline. */
 export function createIngestHandlers(core: CostCore, onRejected: (count: number) => void = () => {}) {

@@ -2,6 +2,7 @@ import { ConfigError, parseConfig, settingsFromEnv, type RawSettings } from "../
 import { createKeyRing, KeysFileError, loadKeysFile } from "../api/auth/api-keys.js";
 import { createCostCore } from "../core/cost-core.js";
 import { systemClock } from "../domain/time.js";
+import { limitHeapGrowth } from "../heap-growth.js";
 import { createLogger } from "../logger.js";
 import { startEmbeddedBridge } from "./bridge-command.js";
 import { createMetrics } from "../observability/metrics.js";
@@ -22,6 +23,7 @@ export async function serve(flags: RawSettings): Promise<void> {
     }
     throw error;
   }
+  limitHeapGrowth(config.heapGrowthPercent);
   const logger = createLogger(config.logLevel);
   let keyRing;
   try {

@@ -12,7 +12,7 @@ export interface SqliteStoreOptions {
   /** FULL (default) survives power loss; NORMAL survives a process crash and commits faster. */
   readonly synchronous?: "FULL" | "NORMAL";
   /**
-   * Page cache of the writing connection, in MiB (default 32). The id filter spares
+   * Page cache of the writing connection, in MiB (default 16). The id filter spares
    * most reads of the id index, so writes touch few pages: 16 and 64 MiB ingested at
    * the same rate, and every MiB here is resident memory.
    */
@@ -36,7 +36,7 @@ export function openDatabase(options: SqliteStoreOptions, { migrateSchema }: { m
     db.pragma("journal_mode = WAL");
     db.pragma(`synchronous = ${options.synchronous ?? "FULL"}`);
     db.pragma("busy_timeout = 5000");
-    db.pragma(`cache_size = -${(options.cacheMb ?? 32) * 1024}`);
+    db.pragma(`cache_size = -${(options.cacheMb ?? 16) * 1024}`);
     // A checkpoint copies every page written since the last one back into the
     // database file. With SQLite's default of 1,000 pages it ran every few commits;
     // 10,000 lets a page rewritten by many commits be copied once (measured: about

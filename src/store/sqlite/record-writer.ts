@@ -2,7 +2,7 @@ import type { Database, Statement } from "better-sqlite3";
 import type { InsertResult } from "../../core/cost-store.js";
 import type { CostRecord, StoredCostRecord } from "../../domain/cost-record.js";
 import { NANOS_PER_UNIT } from "../../domain/money.js";
-import { rollupDeltas } from "../../domain/rollup.js";
+import { rollupDeltas, type RollupDeltas } from "../../domain/rollup.js";
 import { RecordKeyIndex, type RecordKeyIndexOptions } from "./record-key-index.js";
 import { recordFromRow, type RecordRow } from "./record-row.js";
 
@@ -11,9 +11,12 @@ export const INSERTED: InsertResult = Object.freeze({ kind: "inserted" });
 
 /**
  * Writes a batch. `hashes` are the ids' idHash, in order (see idHashes): the caller
- * computes them, so the writer thread, the bottleneck, does not.
+ * computes them, so the writer thread, the bottleneck, does not. `deltasIfAllNew`,
+ * when given, is rollupDeltas(records), used when no record of the batch is stored
+ * already (the usual case), for the same reason; otherwise the writer computes the
+ * deltas of the new records itself.
  */
-export type RecordWriter = (records: readonly CostRecord[], receivedAtMs: number, hashes: Float64Array) => InsertResult[];
+export type RecordWriter = (records: readonly CostRecord[], receivedAtMs: number, hashes: Float64Array, deltasIfAllNew?: RollupDeltas) => InsertResult[];
 
 /**
  * The write path of the SQLite store: one transaction per batch that tells new
@@ -54,7 +57,7 @@ export function createRecordWriter(db: Database, keyIndexOptions?: RecordKeyInde
     return collisionSeq === undefined ? undefined : recordFromRow(recordBySeq.get(collisionSeq) as RecordRow);
   };
 
-  const transaction = db.transaction((records: readonly CostRecord[], receivedAtMs: number, hashes: Float64Array): InsertResult[] => {
+  const transaction = db.transaction((records: readonly CostRecord[], receivedAtMs: number, hashes: Float64Array, deltasIfAllNew: RollupDeltas | undefined): InsertResult[] => {
     keys.beginWrite();
     const results: InsertResult[] = [];
     const fresh: CostRecord[] = [];
@@ -93,7 +96,7 @@ export function createRecordWriter(db: Database, keyIndexOptions?: RecordKeyInde
       fresh.push(record);
       results.push(INSERTED);
     }
-    const deltas = rollupDeltas(fresh);
+    const deltas = deltasIfAllNew && fresh.length === records.length ? deltasIfAllNew : rollupDeltas(fresh);
     for (const d of deltas.cluster) bumpCluster.run(d.level, d.clusterId, d.bucketStartMs, d.currency, d.units, d.nanos, d.count);
     for (const d of deltas.detail) {
       bumpDetail.run(d.level, d.clusterId, d.bucketStartMs, d.currency, d.provider, d.operation, d.model, d.units, d.nanos, d.count);
@@ -102,10 +105,10 @@ export function createRecordWriter(db: Database, keyIndexOptions?: RecordKeyInde
     return results;
   });
 
-  return (records, receivedAtMs, hashes) => {
+  return (records, receivedAtMs, hashes, deltasIfAllNew) => {
     let results: InsertResult[];
     try {
-      results = transaction.immediate(records, receivedAtMs, hashes);
+      results = transaction.immediate(records, receivedAtMs, hashes, deltasIfAllNew);
     } catch (error) {
       keys.rolledBack();
       throw error;

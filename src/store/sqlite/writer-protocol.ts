@@ -1,9 +1,20 @@
 import type { CostRecord, StoredCostRecord } from "../../domain/cost-record.js";
+import type { RollupDeltas } from "../../domain/rollup.js";
 
 /** What the store asks of its writer thread. */
 export type WriterRequest =
-  /** `hashes`: idHash of each record's id, computed on the sending thread, which has time to spare. */
-  | { readonly op: "insert"; readonly id: number; readonly records: readonly CostRecord[]; readonly hashes: Float64Array; readonly receivedAtMs: number }
+  /**
+   * `hashes` (idHash of each id) and `deltasIfAllNew` (the roll-up deltas of the whole batch) are
+   * computed on the sending thread, which has time to spare; see RecordWriter.
+   */
+  | {
+      readonly op: "insert";
+      readonly id: number;
+      readonly records: readonly CostRecord[];
+      readonly hashes: Float64Array;
+      readonly deltasIfAllNew: RollupDeltas;
+      readonly receivedAtMs: number;
+    }
   | { readonly op: "close" };
 
 /** An error as it crosses the thread boundary (class identity does not survive a structured clone). */

@@ -2,11 +2,13 @@ import { Worker } from "node:worker_threads";
 import type { InsertResult } from "../../core/cost-store.js";
 import { StoreUnavailableError } from "../../core/errors.js";
 import type { CostRecord } from "../../domain/cost-record.js";
+import { rollupDeltas } from "../../domain/rollup.js";
 import { idHashes } from "./id-hash.js";
 import type { SqliteStoreOptions } from "./open-database.js";
 import { INSERTED } from "./record-writer.js";
 import type { WriterError, WriterReply, WriterRequest } from "./writer-protocol.js";
 
+const WRITER_YOUNG_GENERATION_MB = 24;
 // Compiled (dist/, `npm run build`), the thread runs its JavaScript directly; from the
 // TypeScript sources (tests, tsx), a CommonJS entry registers tsx in the thread first.
 const WORKER_ENTRY = new URL(import.meta.url.endsWith(".js") ? "./writer-worker.js" : "./writer-worker.cjs", import.meta.url);
@@ -53,6 +55,10 @@ export function startWriterThread(options: SqliteStoreOptions): WriterThread {
       // Not the parent's flags as they are: its module loaders (tsx's ESM hooks) would start
       // one more thread, and process-wide ones (heap sizes) make the Worker constructor throw.
       execArgv: workerFlags(process.execArgv),
+      // The thread holds one batch at a time: a smaller young generation than the main
+      // thread's default (more than 32 MiB) keeps its heap small. Measured over 5M streamed
+      // records: peak RSS 262-267 MiB against 285-297 by default, at the same rate within noise.
+      resourceLimits: { maxYoungGenerationSizeMb: WRITER_YOUNG_GENERATION_MB },
     });
     // The thread keeps the process alive only while it has work.
     started.unref();
@@ -96,7 +102,7 @@ export function startWriterThread(options: SqliteStoreOptions): WriterThread {
       return new Promise((resolve, reject) => {
         if (waiting.size === 0) to.ref();
         waiting.set(id, { size: records.length, resolve, reject });
-        send(to, { op: "insert", id, records, hashes: idHashes(records), receivedAtMs });
+        send(to, { op: "insert", id, records, hashes: idHashes(records), deltasIfAllNew: rollupDeltas(records), receivedAtMs });
       });
     },
     close() {

@@ -34,7 +34,7 @@ try {
     }
     try {
       const existing: [number, StoredCostRecord][] = [];
-      write(request.records, request.receivedAtMs, request.hashes).forEach((result, i) => {
+      write(request.records, request.receivedAtMs, request.hashes, request.deltasIfAllNew).forEach((result, i) => {
         if (result.kind === "existing") existing.push([i, result.stored]);
       });
       reply({ op: "written", id: request.id, existing });
