@@ -1,3 +1,4 @@
+import type { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
 import { createSqliteCostStore } from "../../src/store/sqlite/sqlite-cost-store.js";
 import { workerFlags } from "../../src/store/sqlite/writer-thread.js";
@@ -22,6 +23,32 @@ describe("the SQLite writer thread", () => {
       });
       expect(store.insertsInFlight).toBe(2);
     } finally {
+      await store.close();
+    }
+  });
+
+  it("fails the batch of a thread that dies with StoreUnavailableError, rolls it back whole, and writes the next batch on a new thread", async () => {
+    const threads: Worker[] = [];
+    const started = (worker: Worker): void => void threads.push(worker);
+    process.on("worker", started);
+    const store = createSqliteCostStore({ path: nextPath() });
+    try {
+      const [first, lost, next] = [generateCostRecords(31, 100), generateCostRecords(32, 20_000), generateCostRecords(33, 100)];
+      expect((await store.insertRecords(first, T1)).every((r) => r.kind === "inserted")).toBe(true);
+      expect(threads).toHaveLength(1);
+      // Killed while its transaction of 20,000 records runs (or before it starts).
+      const dying = store.insertRecords(lost, T1);
+      await threads[0]?.terminate();
+      await expect(dying).rejects.toMatchObject({ name: "StoreUnavailableError" });
+
+      expect((await store.insertRecords(next, T1)).every((r) => r.kind === "inserted")).toBe(true);
+      expect(threads).toHaveLength(2);
+      // Nothing of the failed batch was kept: re-sent, every record is new.
+      expect((await store.insertRecords(lost, T1)).every((r) => r.kind === "inserted")).toBe(true);
+      const stored = await store.sumRecords({ fromMs: T1 - 400 * 86_400_000, toMs: T1 + 400 * 86_400_000, filter: {}, groupBy: [] });
+      expect(stored.reduce((n, row) => n + row.count, 0)).toBe(20_200);
+    } finally {
+      process.off("worker", started);
       await store.close();
     }
   });
