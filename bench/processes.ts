@@ -1,6 +1,5 @@
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { createInterface } from "node:readline";
+import { execFileSync } from "node:child_process";
+import { startNodeProcess, type ServerProcess as NodeProcess } from "../test/chaos/support/server-process.js";
 
 /** A server running in its own process, so client and server do not share an event loop. */
 export interface ServerProcess {
@@ -22,55 +21,21 @@ export async function startCostCore(env: Record<string, string>, nodeFlags: read
     execFileSync(process.execPath, ["scripts/build.mjs"], { stdio: "inherit" });
     built = true;
   }
-  const child = spawn(process.execPath, [...nodeFlags, "dist/src/cli/main.js", "serve", "--port", "0"], {
-    env: { ...process.env, COST_CORE_LOG_LEVEL: "info", ...env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const url = await firstMatch(child, (line) => {
-    const parsed = JSON.parse(line) as { url?: string };
-    return parsed.url;
-  });
-  return wrap(child, url);
+  return stoppable(await startNodeProcess([...nodeFlags, "dist/src/cli/main.js", "serve", "--port", "0"], env));
 }
 
 /** Starts the count-only baseline server. */
 export async function startNoopServer(): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", "bench/noop-server.ts"], { stdio: ["ignore", "pipe", "inherit"] });
-  const url = await firstMatch(child, (line) => (JSON.parse(line) as { url?: string }).url);
-  return wrap(child, url);
+  return stoppable(await startNodeProcess(["--import", "tsx", "bench/noop-server.ts"], {}));
 }
 
-function wrap(child: ChildProcess, url: string): ServerProcess {
-  const pid = child.pid as number;
+function stoppable(process: NodeProcess): ServerProcess {
   return {
-    url,
-    pid,
-    memory() {
-      const status = readFileSync(`/proc/${pid}/status`, "utf8");
-      const kb = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-      return { rssMb: kb("VmRSS") / 1024, peakRssMb: kb("VmHWM") / 1024 };
-    },
-    stop() {
-      return new Promise((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once("exit", () => resolve());
-        child.kill("SIGTERM");
-      });
+    url: process.url,
+    pid: process.pid,
+    memory: () => process.memory(),
+    stop: async () => {
+      await process.signalAndWait("SIGTERM");
     },
   };
-}
-
-function firstMatch(child: ChildProcess, pick: (line: string) => string | undefined): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    child.once("exit", (code) => reject(new Error(`server exited with ${code} before listening`)));
-    lines.on("line", (line) => {
-      try {
-        const found = pick(line);
-        if (found) resolve(found);
-      } catch {
-        // not a JSON line
-      }
-    });
-  });
 }

@@ -29,10 +29,18 @@ const FROM_SOURCE: readonly string[] = ["--import", "tsx", MAIN];
  * Starts the real server as a child process and waits for its "listening" log line.
  * `program`: Node's arguments before `serve` (default: the TypeScript sources through tsx).
  */
-export async function startServerProcess(sqlitePath: string, env: Record<string, string> = {}, program: readonly string[] = FROM_SOURCE): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [...program, "serve", "--port", "0"], {
+export function startServerProcess(sqlitePath: string, env: Record<string, string> = {}, program: readonly string[] = FROM_SOURCE): Promise<ServerProcess> {
+  return startNodeProcess([...program, "serve", "--port", "0"], { COST_CORE_SQLITE_PATH: sqlitePath, ...env });
+}
+
+/**
+ * Runs `node ...args` from the repository root and resolves once it logs a JSON line with
+ * a `url` (the server's "listening" line; the bench's count-only server prints the same).
+ */
+export async function startNodeProcess(args: readonly string[], env: Record<string, string>): Promise<ServerProcess> {
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { ...process.env, COST_CORE_SQLITE_PATH: sqlitePath, COST_CORE_LOG_LEVEL: "info", ...env },
+    env: { ...process.env, COST_CORE_LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const exited = once(child, "exit").then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
